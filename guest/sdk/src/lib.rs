@@ -1,0 +1,75 @@
+#![forbid(unsafe_code)]
+//! Guest SDK for openphone-mcp tool components.
+//!
+//! A tool crate is a thin `impl Guest` over plain functions. Those functions
+//! take an [`Api`] (the OpenPhone API as the calling user), so they can be
+//! unit-tested natively against a fake, and run inside the sandbox against
+//! [`HostApi`], which forwards to the host's `upstream` import.
+//!
+//! What a guest can rely on (the `tool-plugin` world): the OpenPhone API
+//! through the host, logging and progress. Nothing else — no sockets, files,
+//! environment or clock that means anything.
+
+pub mod api;
+pub mod args;
+pub mod bindings;
+pub mod log;
+pub mod phone;
+pub mod text;
+
+pub use api::{Api, ApiError, HostApi, explain_upstream};
+pub use args::{input_schema, output_schema, parse_arguments};
+pub use bindings::exports::openphone::mcp::tool::Guest;
+pub use bindings::openphone::mcp::types::{
+    ApiRequest, ApiResponse, CallContext, Method, ToolAnnotations, ToolDescriptor, ToolError,
+    ToolOutput, UpstreamError,
+};
+pub use phone::{E164, Inbox, PhoneError};
+pub use text::MessageText;
+
+/// Re-exported for the derive in tool crates.
+pub use schemars;
+
+/// Exports a type implementing [`Guest`] as this component's `tool` interface.
+///
+/// ```ignore
+/// struct Component;
+/// impl openphone_guest::Guest for Component { /* list, call */ }
+/// openphone_guest::export_tool!(Component);
+/// ```
+#[macro_export]
+macro_rules! export_tool {
+    ($ty:ident) => {
+        // Component exports exist only in the sandbox; natively the crate is a
+        // plain library for unit tests (and the export names are not valid
+        // native symbols).
+        #[cfg(target_arch = "wasm32")]
+        $crate::bindings::export!($ty with_types_in $crate::bindings);
+    };
+}
+
+impl From<UpstreamError> for ToolError {
+    fn from(e: UpstreamError) -> Self {
+        ToolError::Upstream(e)
+    }
+}
+
+impl ToolOutput {
+    /// A successful result with a text summary and a structured value.
+    pub fn success(text: impl Into<String>, structured: &impl serde::Serialize) -> Self {
+        ToolOutput {
+            text: text.into(),
+            structured: serde_json::to_string(structured).ok(),
+            is_error: false,
+        }
+    }
+
+    /// The tool ran but did not achieve what was asked; `text` says why.
+    pub fn failure(text: impl Into<String>, structured: Option<&impl serde::Serialize>) -> Self {
+        ToolOutput {
+            text: text.into(),
+            structured: structured.and_then(|s| serde_json::to_string(s).ok()),
+            is_error: true,
+        }
+    }
+}
