@@ -1,1 +1,11 @@
-//! placeholder
+//! openphone-mcp: an MCP server for the OpenPhone (Quo) API whose tools run
+//! as sandboxed WebAssembly components.
+//!
+//! The binary (`main.rs`) parses the command line; everything else lives
+//! here so integration tests and benchmarks can use it.
+
+pub mod budget;
+pub mod redact;
+pub mod sandbox;
+pub mod secret;
+pub mod upstream;

@@ -1,5 +1,5 @@
-//! Error answers in the spec's shape: `{message, code, status, docs, title}` (plus
-//! `description` where the spec requires it, and the problems of a simulator violation).
+//! Error answers in the spec's shape: `{message, code, status, docs, title}` (plus the
+//! `description` constant where the spec requires one, and the problems of a simulator violation).
 //!
 //! Codes are seven digits: a two-digit resource, a two-digit sub-code and the HTTP status. The
 //! code and title the spec documents for the operation and status are used when they describe a
@@ -64,6 +64,7 @@ impl ApiError {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn status(&self) -> StatusCode {
         self.status
     }
@@ -95,11 +96,11 @@ impl ApiError {
             "docs": DOCS,
             "title": title,
         });
-        let wants_description = spec_entry
-            .as_ref()
-            .is_some_and(|entry| entry.code == code && entry.requires_description);
-        if wants_description {
-            body["description"] = Value::String(self.message.clone());
+        if let Some(description) = spec_entry
+            .filter(|entry| entry.code == code)
+            .and_then(|entry| entry.description)
+        {
+            body["description"] = Value::String(description);
         }
         if let Some(problems) = &self.problems {
             body["simulatorViolation"] = Value::Bool(true);
@@ -175,12 +176,10 @@ mod tests {
             )
             .body(Some(op));
             assert_eq!(body["code"], "0206400");
-            assert_eq!(body["description"], "not approved");
+            assert_eq!(body["description"], "A2P Registration Not Approved");
             let spec = load_cached(&default_spec_path()).expect("spec loads");
-            assert!(
-                spec.response_problems("POST", "/v1/messages", 400, &body)
-                    .is_empty()
-            );
+            let problems = spec.response_problems("POST", "/v1/messages", 400, &body);
+            assert!(problems.is_empty(), "{problems:?}");
         });
     }
 

@@ -40,10 +40,6 @@ impl RateLimiter {
         window.push_back(now);
         true
     }
-
-    pub(crate) fn clear(&mut self) {
-        self.admitted.clear();
-    }
 }
 
 #[cfg(test)]

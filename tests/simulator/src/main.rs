@@ -44,7 +44,10 @@ async fn main() -> anyhow::Result<()> {
         ..SimConfig::default()
     };
     let workspaces = config.seed.workspaces.clone();
-    let spec_path = config.spec_path.clone();
+    let spec_path = config
+        .spec_path
+        .canonicalize()
+        .unwrap_or_else(|_| config.spec_path.clone());
     let sim = Simulator::start_with(config)
         .await
         .context("starting the OpenPhone simulator")?;

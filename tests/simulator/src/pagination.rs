@@ -22,7 +22,7 @@ pub(crate) fn page<T>(
     token: Option<&str>,
     render: impl Fn(&T) -> Value,
 ) -> Result<Value, ApiError> {
-    items.sort_by(|a, b| b.0.cmp(&a.0));
+    items.sort_by_key(|(key, _)| std::cmp::Reverse(*key));
     let total = items.len();
     let start = match token {
         None => 0,

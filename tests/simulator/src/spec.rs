@@ -484,7 +484,7 @@ impl Operation {
     }
 
     /// The `code` and `title` constants the spec documents for an error `status` of this
-    /// operation, and whether its schema requires a `description` field.
+    /// operation, and the `description` its schema requires, if any.
     #[must_use]
     pub fn documented_error(&self, status: u16) -> Option<DocumentedError> {
         let schema = self
@@ -498,10 +498,17 @@ impl Operation {
             .get("required")
             .and_then(Value::as_array)
             .is_some_and(|required| required.iter().any(|name| name == "description"));
+        let description = requires_description.then(|| {
+            properties
+                .pointer("/description/const")
+                .and_then(Value::as_str)
+                .unwrap_or(&title)
+                .to_owned()
+        });
         Some(DocumentedError {
             code,
             title,
-            requires_description,
+            description,
         })
     }
 
@@ -540,10 +547,11 @@ impl Operation {
 
     fn check_query(&self, query: &QueryParams, problems: &mut Vec<String>) {
         let mut instance = Map::new();
+        let mut hints = Vec::new();
         for (name, values) in query.iter() {
             for value in values {
                 if looks_like_unencoded_plus(value) {
-                    problems.push(truncate(format!(
+                    hints.push(truncate(format!(
                         "query parameter `{name}` value {value:?} looks like an E.164 number whose \
                          `+` was sent unencoded (a literal `+` in a query decodes to a space; send `%2B`)"
                     )));
@@ -579,6 +587,7 @@ impl Operation {
                     .map(|error| describe("query parameter", &error)),
             );
         }
+        problems.extend(hints);
     }
 
     fn check_body(&self, request: &RequestParts<'_>, problems: &mut Vec<String>) -> Option<Value> {
@@ -635,8 +644,8 @@ pub struct DocumentedError {
     pub code: String,
     /// Title, e.g. `A2P Registration Not Approved`.
     pub title: String,
-    /// Whether the schema lists `description` as required.
-    pub requires_description: bool,
+    /// The `description` the schema requires (its `const`), when it requires one.
+    pub description: Option<String>,
 }
 
 impl ParamSet {
@@ -727,10 +736,38 @@ fn compile(schema: &Value, components: &Value) -> Result<Validator, String> {
         }
     };
     root.insert("components".to_owned(), components.clone());
+    let mut root = Value::Object(root);
+    strip_examples(&mut root);
     jsonschema::draft202012::options()
         .should_validate_formats(true)
-        .build(&Value::Object(root))
+        .build(&root)
         .map_err(|error| error.to_string())
+}
+
+/// Removes `examples`/`example` annotations: they do not affect validation, and the published
+/// spec has some that break the meta-schema (`"examples": "U55wgP5I5"`, not an array).
+/// Keys of `properties`-like maps are property names, not keywords, and are kept.
+fn strip_examples(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            map.remove("examples");
+            map.remove("example");
+            for (keyword, value) in map.iter_mut() {
+                match keyword.as_str() {
+                    "properties" | "patternProperties" | "$defs" | "definitions"
+                    | "dependentSchemas" | "schemas" => {
+                        if let Value::Object(children) = value {
+                            children.values_mut().for_each(strip_examples);
+                        }
+                    }
+                    "const" | "enum" | "default" => {}
+                    _ => strip_examples(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_examples),
+        _ => {}
+    }
 }
 
 fn describe(part: &str, error: &jsonschema::ValidationError<'_>) -> String {
@@ -1008,7 +1045,10 @@ mod tests {
         let a2p = send.documented_error(400).expect("400 documented");
         assert_eq!(a2p.code, "0206400");
         assert_eq!(a2p.title, "A2P Registration Not Approved");
-        assert!(a2p.requires_description);
+        assert_eq!(
+            a2p.description.as_deref(),
+            Some("A2P Registration Not Approved")
+        );
         assert_eq!(send.error_resource(), "02");
         let Lookup::Found(transcript, _) = spec.lookup("GET", "/v1/call-transcripts/AC1") else {
             panic!("getCallTranscript_v1 exists");

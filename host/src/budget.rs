@@ -1,0 +1,95 @@
+//! The OpenPhone API's request budget: at most 10 requests in any one-second
+//! window per API key, shared by every call made with that key.
+//!
+//! Each key keeps the send times of its last `limit` requests. A new request
+//! takes the earliest slot that keeps the window within the limit and waits
+//! for it, so callers queue fairly instead of collecting 429s.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Per-key sliding-window budget.
+#[derive(Debug)]
+pub struct Budget {
+    limit: usize,
+    window: Duration,
+    slots: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl Budget {
+    /// `limit` requests per `window` per key.
+    pub fn new(limit: usize, window: Duration) -> Self {
+        Budget {
+            limit: limit.max(1),
+            window,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The API's documented budget, with a small margin for clock skew.
+    pub fn openphone() -> Self {
+        Budget::new(10, Duration::from_millis(1_020))
+    }
+
+    /// Reserves the next slot for `key` (a fingerprint, not the key) and
+    /// waits until it comes.
+    pub async fn acquire(&self, key: &str) {
+        let slot = self.reserve(key, Instant::now());
+        tokio::time::sleep_until(slot).await;
+    }
+
+    fn reserve(&self, key: &str, now: Instant) -> Instant {
+        let mut all = self
+            .slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sent = all.entry(key.to_owned()).or_default();
+        let slot = if sent.len() < self.limit {
+            now
+        } else {
+            let oldest = sent.pop_front().unwrap_or(now);
+            (oldest + self.window).max(now)
+        };
+        sent.push_back(slot);
+        // Forget keys whose window is long past, so the map cannot grow without bound.
+        if all.len() > 10_000 {
+            let window = self.window;
+            all.retain(|_, s| s.back().is_some_and(|last| *last + window > now));
+        }
+        slot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_more_than_limit_in_any_window() {
+        let budget = Budget::new(10, Duration::from_secs(1));
+        let start = Instant::now();
+        let slots: Vec<Instant> = (0..35).map(|_| budget.reserve("k", start)).collect();
+        for (i, slot) in slots.iter().enumerate() {
+            let in_window = slots[..=i]
+                .iter()
+                .filter(|s| **s + Duration::from_secs(1) > *slot)
+                .count();
+            assert!(in_window <= 10, "slot {i}: {in_window} in window");
+        }
+        assert_eq!(slots[9], start);
+        assert_eq!(slots[10], start + Duration::from_secs(1));
+        assert_eq!(slots[34], start + Duration::from_secs(3));
+    }
+
+    #[test]
+    fn keys_are_independent() {
+        let budget = Budget::new(1, Duration::from_secs(1));
+        let now = Instant::now();
+        assert_eq!(budget.reserve("a", now), now);
+        assert_eq!(budget.reserve("b", now), now);
+        assert_eq!(budget.reserve("a", now), now + Duration::from_secs(1));
+    }
+}
