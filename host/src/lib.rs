@@ -4,8 +4,13 @@
 //! The binary (`main.rs`) parses the command line; everything else lives
 //! here so integration tests and benchmarks can use it.
 
+pub mod app;
 pub mod budget;
+pub mod http;
 pub mod redact;
 pub mod sandbox;
 pub mod secret;
+pub mod startup;
+pub mod stdio;
+pub mod store;
 pub mod upstream;

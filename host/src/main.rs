@@ -1,1 +1,197 @@
-fn main() {}
+//! `openphone-mcp`: the command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use openphone_mcp::http::{self, HttpConfig, HttpState};
+use openphone_mcp::redact::Redactor;
+use openphone_mcp::sandbox::Limits;
+use openphone_mcp::startup::{self, BASE_URL_ENV, LogFormat, Settings};
+use openphone_mcp_protocol::http::{HostPolicy, OriginPolicy};
+use url::Url;
+
+/// MCP server for the OpenPhone (Quo) API. Tools run as sandboxed
+/// WebAssembly components; the API key never reaches them.
+#[derive(Debug, Parser)]
+#[command(name = "openphone-mcp", version, about)]
+struct Cli {
+    /// Where state (store, compiled components) is kept.
+    #[arg(long, global = true, env = "OPENPHONE_MCP_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Also load every `*.wasm` tool component in this directory.
+    #[arg(long, global = true, env = "OPENPHONE_MCP_PLUGINS")]
+    plugins: Option<PathBuf>,
+    /// OpenPhone API root (without /v1); point it at openphone-sim to test.
+    #[arg(long, global = true, env = BASE_URL_ENV, default_value = "https://api.openphone.com")]
+    api_base_url: Url,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    log_format: LogFormat,
+    /// Memory one tool call may use, in MiB.
+    #[arg(long, global = true, default_value_t = 64)]
+    memory_mib: usize,
+    /// Time one tool call may take, in seconds.
+    #[arg(long, global = true, default_value_t = 60)]
+    call_timeout_secs: u64,
+    /// Time one OpenPhone request may take, in seconds.
+    #[arg(long, global = true, default_value_t = 20)]
+    upstream_timeout_secs: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve MCP over Streamable HTTP at /mcp.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+        /// One local user, no authorization: the key comes from
+        /// OPENPHONE_API_KEY. Loopback addresses only.
+        #[arg(long)]
+        single_user: bool,
+        /// Browser origins allowed besides loopback ones (scheme://host[:port]); repeatable.
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
+        /// Host header values allowed besides loopback names; repeatable.
+        #[arg(long = "allowed-host")]
+        allowed_hosts: Vec<String>,
+    },
+    /// Serve MCP on stdin/stdout for one local user (key from OPENPHONE_API_KEY).
+    Stdio,
+    /// List the loaded tools and the component each comes from.
+    Tools,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let redactor = Arc::new(Redactor::new());
+    startup::init_logging(cli.log_format, Arc::clone(&redactor));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, redactor)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "exiting");
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli, redactor: Arc<Redactor>) -> anyhow::Result<()> {
+    let settings = Settings {
+        data_dir: cli
+            .data_dir
+            .clone()
+            .unwrap_or_else(startup::default_data_dir),
+        plugins: cli.plugins.clone(),
+        base_url: cli.api_base_url.clone(),
+        limits: Limits {
+            memory_bytes: cli.memory_mib.max(1) << 20,
+            call_timeout: Duration::from_secs(cli.call_timeout_secs.max(1)),
+            ..Limits::default()
+        },
+        upstream_timeout: Duration::from_secs(cli.upstream_timeout_secs.max(1)),
+    };
+    match cli.command {
+        Command::Tools => {
+            let app = startup::build_app(&settings, redactor, false).await?;
+            for component in app.components() {
+                for tool in &component.descriptors {
+                    println!("{:<28} {:<16} {}", tool.name, tool.scope, component.origin);
+                }
+            }
+            Ok(())
+        }
+        Command::Stdio => {
+            let caller = startup::local_caller(&redactor)?;
+            let app = Arc::new(startup::build_app(&settings, redactor, false).await?);
+            tracing::info!(tools = app.catalog().len(), "serving MCP on stdio");
+            openphone_mcp::stdio::run(app, caller).await
+        }
+        Command::Serve {
+            listen,
+            single_user,
+            allowed_origins,
+            allowed_hosts,
+        } => {
+            if !single_user {
+                bail!(
+                    "multi-user mode (OAuth) is not available in this version; run `openphone-mcp serve --single-user` \
+                     with OPENPHONE_API_KEY set to serve one local user"
+                );
+            }
+            if !listen.ip().is_loopback() {
+                bail!(
+                    "--single-user serves one local user without authorization, so it only listens on loopback \
+                     addresses (127.0.0.1, ::1), not {listen}"
+                );
+            }
+            let caller = startup::local_caller(&redactor)?;
+            let app = Arc::new(startup::build_app(&settings, redactor, true).await?);
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            let local = listener.local_addr()?;
+            let state = Arc::new(HttpState {
+                app: Arc::clone(&app),
+                config: HttpConfig {
+                    listen: local,
+                    origins: OriginPolicy {
+                        allowed_origins,
+                        allow_loopback: true,
+                    },
+                    hosts: HostPolicy {
+                        allowed_hosts,
+                        allow_loopback: true,
+                    },
+                },
+                caller,
+            });
+            tracing::info!(
+                address = %local,
+                tools = app.catalog().len(),
+                data_dir = %settings.data_dir.display(),
+                "serving MCP at http://{local}/mcp"
+            );
+            http::serve(state, listener, shutdown_signal()).await
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

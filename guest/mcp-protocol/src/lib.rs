@@ -1,1 +1,26 @@
-//! placeholder
+//! Sans-IO Model Context Protocol (MCP) server protocol for openphone-mcp.
+//!
+//! Pure functions and state machines, no I/O, no clocks, no threads, so the
+//! same code runs in the native host and in a `wasm32-wasip2` component:
+//!
+//! * [`jsonrpc`] — classify a request body into JSON-RPC messages (keeping
+//!   the request id even when the message is invalid) and build responses;
+//! * [`server`] — the MCP lifecycle: `initialize`, `ping`, `tools/list`,
+//!   `tools/call`, notifications; one message in, one [`server::Step`] out;
+//! * [`http`] — Streamable HTTP rules as header checks, and SSE framing;
+//! * [`version`] — supported protocol revisions and negotiation.
+//!
+//! Result payloads and tool descriptors are the official SDK's types
+//! ([`rmcp::model`]); where we build JSON by hand the module says why.
+
+#![forbid(unsafe_code)]
+
+pub mod http;
+pub mod jsonrpc;
+pub mod server;
+pub mod version;
+
+pub use jsonrpc::{Incoming, InvalidMessage, Message};
+pub use rmcp;
+pub use rmcp::model::{ProgressToken, RequestId};
+pub use server::{ClientInfo, Server, ServerInfo, Session, Step, ToolCall};

@@ -1,0 +1,279 @@
+//! The MCP server proper: protocol state machine, tool catalog and sandbox,
+//! independent of the transport (HTTP or stdio).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use openphone_mcp_protocol::rmcp::model::{CallToolResult, ContentBlock as Content, Tool};
+use openphone_mcp_protocol::{Message, Server, ServerInfo, Session, Step, ToolCall};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::redact::Redactor;
+use crate::sandbox::wit::{CallContext, ToolDescriptor, ToolError, UpstreamError};
+use crate::sandbox::{CallOutcome, CallRequest, Caller, LoadedTool, Progress, Sandbox};
+use crate::store::Store;
+use crate::upstream::Upstream;
+
+/// Argument name, and `_meta` key, under which a client passes an
+/// idempotency key for a call.
+pub const IDEMPOTENCY_ARGUMENT: &str = "idempotencyKey";
+pub const IDEMPOTENCY_META: &str = "io.github.openphone-mcp/idempotency-key";
+
+/// Everything a request needs, shared by all connections.
+pub struct App {
+    server: Server,
+    sandbox: Sandbox,
+    tools: Vec<LoadedTool>,
+    catalog: Vec<Tool>,
+    /// tool name → index into `tools`.
+    routes: HashMap<String, usize>,
+    upstream: Arc<Upstream>,
+    redactor: Arc<Redactor>,
+    store: Store,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("tools", &self.tools)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Assembles the server from loaded components.
+    pub fn new(
+        sandbox: Sandbox,
+        tools: Vec<LoadedTool>,
+        upstream: Arc<Upstream>,
+        redactor: Arc<Redactor>,
+        store: Store,
+    ) -> anyhow::Result<Self> {
+        let mut catalog = Vec::new();
+        let mut routes = HashMap::new();
+        for (index, tool) in tools.iter().enumerate() {
+            for descriptor in &tool.descriptors {
+                catalog.push(to_mcp_tool(descriptor)?);
+                routes.insert(descriptor.name.clone(), index);
+            }
+        }
+        let server = Server::new(ServerInfo {
+            name: "openphone-mcp".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            title: Some("OpenPhone".into()),
+            instructions: Some(
+                "Tools to text, look up and record things in an OpenPhone (Quo) workspace. Phone numbers are E.164 \
+                 (+15555550123); an inbox is one of the workspace's numbers or its id (PN…)."
+                    .into(),
+            ),
+        });
+        Ok(App {
+            server,
+            sandbox,
+            tools,
+            catalog,
+            routes,
+            upstream,
+            redactor,
+            store,
+        })
+    }
+
+    /// The loaded components, for `openphone-mcp tools`.
+    pub fn components(&self) -> &[LoadedTool] {
+        &self.tools
+    }
+
+    /// The tools as listed to clients.
+    pub fn catalog(&self) -> &[Tool] {
+        &self.catalog
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn redactor(&self) -> &Arc<Redactor> {
+        &self.redactor
+    }
+
+    /// Handles one message for `caller`. Returns the response to send, if
+    /// any. Notifications produced while a tool runs (progress) go to
+    /// `events`; without it, progress is dropped.
+    pub async fn handle(
+        &self,
+        session: &mut Session,
+        message: Message,
+        caller: &Caller,
+        events: Option<&mpsc::UnboundedSender<Value>>,
+    ) -> Option<Value> {
+        match self.server.handle(session, message, &self.catalog) {
+            Step::Reply(reply) => Some(reply),
+            Step::Accepted => None,
+            Step::Cancel { request_id, .. } => {
+                // Calls are short and a send must not be cut off half-way:
+                // a cancelled call runs to completion and its result is dropped.
+                tracing::debug!(request = %request_id, "client cancelled a request");
+                None
+            }
+            Step::CallTool(call) => Some(self.call_tool(call, caller, events).await),
+        }
+    }
+
+    /// True if `message` is a `tools/call` that asked for progress.
+    pub fn wants_progress(message: &Message) -> bool {
+        matches!(message, Message::Request { method, params, .. }
+            if method == "tools/call"
+                && params.as_ref().and_then(|p| p.get("_meta")).and_then(|m| m.get("progressToken")).is_some())
+    }
+
+    async fn call_tool(
+        &self,
+        call: ToolCall,
+        caller: &Caller,
+        events: Option<&mpsc::UnboundedSender<Value>>,
+    ) -> Value {
+        let Some(&index) = self.routes.get(&call.name) else {
+            // The protocol layer only passes tools from the catalog.
+            let result =
+                CallToolResult::error(vec![Content::text(format!("Unknown tool: {}", call.name))]);
+            return Server::tool_result(&call.id, result);
+        };
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let idempotency_key = call
+            .arguments
+            .get(IDEMPOTENCY_ARGUMENT)
+            .or_else(|| call.meta.as_ref().and_then(|m| m.get(IDEMPOTENCY_META)))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let arguments = Value::Object(call.arguments.clone()).to_string();
+        let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
+        let forward = call.progress_token.clone().zip(events);
+        let request = CallRequest {
+            tool: &call.name,
+            arguments: &arguments,
+            context: CallContext {
+                request_id: request_id.clone(),
+                idempotency_key,
+            },
+            caller: caller.clone(),
+            progress: forward.is_some().then_some(progress_tx),
+        };
+        let started = Instant::now();
+        let running = self.sandbox.call(
+            &self.tools[index],
+            request,
+            Arc::clone(&self.upstream),
+            Arc::clone(&self.redactor),
+        );
+        tokio::pin!(running);
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut running => break outcome,
+                Some(progress) = progress_rx.recv() => {
+                    if let Some((token, events)) = &forward {
+                        let _ = events.send(Server::progress_notification(
+                            token, progress.progress, progress.total, progress.message.as_deref()));
+                    }
+                }
+            }
+        };
+        while let Ok(progress) = progress_rx.try_recv() {
+            if let Some((token, events)) = &forward {
+                let _ = events.send(Server::progress_notification(
+                    token,
+                    progress.progress,
+                    progress.total,
+                    progress.message.as_deref(),
+                ));
+            }
+        }
+        let (result, verdict) = to_mcp_result(outcome);
+        tracing::info!(
+            request_id = %request_id,
+            tool = %call.name,
+            subject = %caller.subject,
+            outcome = verdict,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "tool call"
+        );
+        Server::tool_result(&call.id, result)
+    }
+}
+
+/// A WIT descriptor as an MCP tool.
+fn to_mcp_tool(d: &ToolDescriptor) -> anyhow::Result<Tool> {
+    let input: Value = serde_json::from_str(&d.input_schema)?;
+    let output: Option<Value> = d
+        .output_schema
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?;
+    let mut tool = serde_json::json!({
+        "name": d.name,
+        "title": d.title,
+        "description": d.description,
+        "inputSchema": input,
+        "annotations": {
+            "title": d.title,
+            "readOnlyHint": d.annotations.read_only,
+            "destructiveHint": d.annotations.destructive,
+            "idempotentHint": d.annotations.idempotent,
+            "openWorldHint": d.annotations.open_world,
+        },
+        "_meta": { "io.github.openphone-mcp/scope": d.scope },
+    });
+    if let Some(output) = output {
+        tool["outputSchema"] = output;
+    }
+    Ok(serde_json::from_value(tool)?)
+}
+
+/// The MCP result for an outcome, and a one-word verdict for the log.
+fn to_mcp_result(outcome: CallOutcome) -> (CallToolResult, &'static str) {
+    match outcome {
+        CallOutcome::Output(output) => {
+            let structured = output
+                .structured
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<Value>(s).ok());
+            let mut result = if output.is_error {
+                CallToolResult::error(vec![Content::text(output.text)])
+            } else {
+                CallToolResult::success(vec![Content::text(output.text)])
+            };
+            result.structured_content = structured;
+            (result, if output.is_error { "failed" } else { "ok" })
+        }
+        CallOutcome::Error(error) => {
+            let (text, verdict) = match error {
+                ToolError::InvalidArguments(m) => {
+                    (format!("Invalid arguments: {m}"), "invalid-arguments")
+                }
+                ToolError::UnknownTool(name) => (format!("Unknown tool: {name}"), "unknown-tool"),
+                ToolError::Upstream(e) => (explain_upstream(&e), "upstream-error"),
+                ToolError::Failed(m) => (m, "failed"),
+            };
+            (CallToolResult::error(vec![Content::text(text)]), verdict)
+        }
+        CallOutcome::Contained(message) => (
+            CallToolResult::error(vec![Content::text(message)]),
+            "stopped",
+        ),
+    }
+}
+
+/// Wording for upstream errors a tool passed through unexplained.
+fn explain_upstream(error: &UpstreamError) -> String {
+    match error {
+        UpstreamError::InvalidRequest(m) => format!("The request to OpenPhone was not sent: {m}"),
+        UpstreamError::RateLimited => {
+            "OpenPhone is rate-limiting this account (10 requests per second). Wait a moment and try again.".into()
+        }
+        UpstreamError::Timeout => "OpenPhone did not answer in time.".into(),
+        UpstreamError::Unavailable(m) => format!("OpenPhone is unavailable: {m}"),
+        UpstreamError::BudgetExhausted => "This call made as many OpenPhone requests as one call may.".into(),
+    }
+}

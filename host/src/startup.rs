@@ -1,0 +1,124 @@
+//! Turning configuration into a running [`App`]: logging, data directory,
+//! sandbox, components, store.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tracing_subscriber::EnvFilter;
+use url::Url;
+
+use crate::app::App;
+use crate::redact::{RedactingStderr, Redactor};
+use crate::sandbox::{Caller, Limits, Sandbox, ToolSource};
+use crate::secret::ApiKey;
+use crate::store::Store;
+use crate::upstream::{Upstream, UpstreamConfig};
+
+/// Environment variable holding the local user's OpenPhone API key.
+pub const API_KEY_ENV: &str = "OPENPHONE_API_KEY";
+/// Environment variable overriding the OpenPhone API root.
+pub const BASE_URL_ENV: &str = "OPENPHONE_API_BASE_URL";
+
+/// How log lines are formatted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// JSON when stderr is not a terminal, text otherwise.
+    Auto,
+    Json,
+    Text,
+}
+
+/// Installs the global subscriber: redacted, to stderr.
+pub fn init_logging(format: LogFormat, redactor: Arc<Redactor>) {
+    let filter = EnvFilter::try_from_env("OPENPHONE_MCP_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = match format {
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(RedactingStderr::new(redactor));
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+/// The default data directory: `$XDG_DATA_HOME/openphone-mcp`, else
+/// `~/.local/share/openphone-mcp`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("openphone-mcp");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".local/share/openphone-mcp");
+    }
+    PathBuf::from(".openphone-mcp")
+}
+
+/// Settings common to every subcommand.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub plugins: Option<PathBuf>,
+    pub base_url: Url,
+    pub limits: Limits,
+    pub upstream_timeout: Duration,
+}
+
+/// Reads the local user's key from the environment.
+pub fn local_caller(redactor: &Redactor) -> anyhow::Result<Caller> {
+    let Some(raw) = std::env::var_os(API_KEY_ENV) else {
+        bail!(
+            "{API_KEY_ENV} is not set: set it to your OpenPhone API key (OpenPhone → Settings → API), \
+             or to a simulator key when testing against openphone-sim"
+        );
+    };
+    let raw = raw
+        .into_string()
+        .map_err(|_| anyhow::anyhow!("{API_KEY_ENV} is not valid UTF-8"))?;
+    let key = ApiKey::new(raw).with_context(|| format!("{API_KEY_ENV} is not usable"))?;
+    redactor.register(key.expose());
+    Ok(Caller {
+        subject: "local".into(),
+        key,
+    })
+}
+
+/// Loads the components and opens the store.
+pub async fn build_app(
+    settings: &Settings,
+    redactor: Arc<Redactor>,
+    persistent: bool,
+) -> anyhow::Result<App> {
+    let cache_dir = settings.data_dir.join("cache");
+    let sandbox = Sandbox::new(settings.limits.clone(), Some(&cache_dir))?;
+    let mut sources = ToolSource::embedded();
+    if let Some(dir) = &settings.plugins {
+        sources.extend(ToolSource::from_dir(dir)?);
+    }
+    let tools = sandbox.load(sources).await?;
+    let upstream = Upstream::new(UpstreamConfig {
+        base_url: settings.base_url.clone(),
+        request_timeout: settings.upstream_timeout,
+        ..UpstreamConfig::default()
+    })?;
+    let store = if persistent {
+        Store::open(&store_path(&settings.data_dir))?
+    } else {
+        Store::in_memory()?
+    };
+    App::new(sandbox, tools, Arc::new(upstream), redactor, store)
+}
+
+/// Where the embedded store lives.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("state.redb")
+}

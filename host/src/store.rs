@@ -1,0 +1,203 @@
+//! The host's durable state, behind one small key-value interface.
+//!
+//! Values are opaque bytes with an optional expiry, in named tables. The
+//! embedded backend is redb (one file in the data directory, crash-safe,
+//! no server); a Redis backend can implement the same operations (`GET`,
+//! `SET EX`, `SET NX EX`, `DEL`) for deployments with several replicas.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+/// The tables the host keeps. Each maps to its own redb table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// MCP sessions (`Mcp-Session-Id` → negotiated state).
+    Sessions,
+}
+
+impl Table {
+    fn definition(self) -> TableDefinition<'static, &'static str, &'static [u8]> {
+        match self {
+            Table::Sessions => TableDefinition::new("mcp_sessions"),
+        }
+    }
+}
+
+/// Durable key-value store.
+pub struct Store {
+    db: Database,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let db = Database::create(path)
+            .with_context(|| format!("opening the store {}", path.display()))?;
+        Ok(Store { db })
+    }
+
+    /// A store that lives in memory only (tests, `stdio` without a data dir).
+    pub fn in_memory() -> anyhow::Result<Self> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .context("creating the in-memory store")?;
+        Ok(Store { db })
+    }
+
+    /// The value under `key`, unless absent or expired.
+    pub fn get(&self, table: Table, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let table = match txn.open_table(table.definition()) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(stored) = table.get(key)? else {
+            return Ok(None);
+        };
+        Ok(live(stored.value()).map(<[u8]>::to_vec))
+    }
+
+    /// Stores `value` under `key`, expiring after `ttl_secs` (0: never).
+    pub fn put(&self, table: Table, key: &str, value: &[u8], ttl_secs: u64) -> anyhow::Result<()> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut t = txn.open_table(table.definition())?;
+            t.insert(key, encode(value, ttl_secs).as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Stores `value` only if `key` holds nothing live; true if it stored.
+    pub fn put_if_absent(
+        &self,
+        table: Table,
+        key: &str,
+        value: &[u8],
+        ttl_secs: u64,
+    ) -> anyhow::Result<bool> {
+        let txn = self.db.begin_write()?;
+        let stored = {
+            let mut t = txn.open_table(table.definition())?;
+            let present = t.get(key)?.is_some_and(|v| live(v.value()).is_some());
+            if !present {
+                t.insert(key, encode(value, ttl_secs).as_slice())?;
+            }
+            !present
+        };
+        txn.commit()?;
+        Ok(stored)
+    }
+
+    /// Removes `key`; true if something live was there.
+    pub fn remove(&self, table: Table, key: &str) -> anyhow::Result<bool> {
+        let txn = self.db.begin_write()?;
+        let removed = {
+            let mut t = txn.open_table(table.definition())?;
+            t.remove(key)?.is_some_and(|v| live(v.value()).is_some())
+        };
+        txn.commit()?;
+        Ok(removed)
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// 8-byte big-endian expiry (unix seconds, 0 = never) then the value.
+fn encode(value: &[u8], ttl_secs: u64) -> Vec<u8> {
+    let expires = if ttl_secs == 0 {
+        0
+    } else {
+        now_secs().saturating_add(ttl_secs)
+    };
+    let mut out = Vec::with_capacity(8 + value.len());
+    out.extend_from_slice(&expires.to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+fn live(stored: &[u8]) -> Option<&[u8]> {
+    let (expiry, value) = stored.split_at_checked(8)?;
+    let expires = u64::from_be_bytes(expiry.try_into().ok()?);
+    (expires == 0 || expires > now_secs()).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_remove() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(store.get(Table::Sessions, "a").unwrap(), None);
+        store.put(Table::Sessions, "a", b"1", 0).unwrap();
+        assert_eq!(
+            store.get(Table::Sessions, "a").unwrap().as_deref(),
+            Some(&b"1"[..])
+        );
+        assert!(!store.put_if_absent(Table::Sessions, "a", b"2", 0).unwrap());
+        assert!(store.remove(Table::Sessions, "a").unwrap());
+        assert!(!store.remove(Table::Sessions, "a").unwrap());
+        assert!(store.put_if_absent(Table::Sessions, "a", b"3", 60).unwrap());
+        assert_eq!(
+            store.get(Table::Sessions, "a").unwrap().as_deref(),
+            Some(&b"3"[..])
+        );
+    }
+
+    #[test]
+    fn expired_values_are_gone() {
+        let store = Store::in_memory().unwrap();
+        // Written with an expiry in the past.
+        let txn = store.db.begin_write().unwrap();
+        {
+            let mut t = txn.open_table(Table::Sessions.definition()).unwrap();
+            let mut stale = 1u64.to_be_bytes().to_vec();
+            stale.extend_from_slice(b"old");
+            t.insert("k", stale.as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+        assert_eq!(store.get(Table::Sessions, "k").unwrap(), None);
+        assert!(
+            store
+                .put_if_absent(Table::Sessions, "k", b"new", 0)
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn survives_reopening() {
+        let dir =
+            std::env::temp_dir().join(format!("openphone-mcp-store-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("state.redb");
+        Store::open(&path)
+            .unwrap()
+            .put(Table::Sessions, "s", b"v", 0)
+            .unwrap();
+        let reopened = Store::open(&path).unwrap();
+        assert_eq!(
+            reopened.get(Table::Sessions, "s").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
