@@ -6,7 +6,6 @@
 //! outer one) so that it never waits on the outer build's lock.
 
 use std::env;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -69,34 +68,44 @@ fn main() {
 
     let built = target_dir.join("wasm32-wasip2/release");
     let mut generated = String::new();
-    writeln!(
-        generated,
-        "/// Tool components embedded in the host: (name, component bytes)."
-    )
-    .unwrap();
-    writeln!(generated, "pub const TOOLS: &[(&str, &[u8])] = &[").unwrap();
+    line(
+        &mut generated,
+        "/// Tool components embedded in the host: (name, component bytes).".to_owned(),
+    );
+    line(
+        &mut generated,
+        "pub const TOOLS: &[(&str, &[u8])] = &[".to_owned(),
+    );
     for krate in TOOLS {
         let path = artifact(&built, krate);
-        writeln!(
-            generated,
-            "    ({krate:?}, include_bytes!({:?})),",
-            path.display().to_string()
-        )
-        .unwrap();
+        line(
+            &mut generated,
+            format!(
+                "    ({krate:?}, include_bytes!({:?})),",
+                path.display().to_string()
+            ),
+        );
     }
-    writeln!(generated, "];").unwrap();
+    line(&mut generated, "];".to_owned());
     for krate in TEST_COMPONENTS {
         let path = artifact(&built, krate);
         let name = krate.to_uppercase().replace('-', "_");
-        writeln!(generated, "/// Path of the `{krate}` test component.").unwrap();
-        writeln!(
-            generated,
-            "pub const {name}: &str = {:?};",
-            path.display().to_string()
-        )
-        .unwrap();
+        line(
+            &mut generated,
+            format!("/// Path of the `{krate}` test component."),
+        );
+        line(
+            &mut generated,
+            format!("pub const {name}: &str = {:?};", path.display().to_string()),
+        );
     }
     std::fs::write(out_dir.join("artifacts.rs"), generated).expect("write artifacts.rs");
+}
+
+/// Appends one line of generated code.
+fn line(out: &mut String, text: String) {
+    out.push_str(&text);
+    out.push('\n');
 }
 
 fn artifact(dir: &Path, krate: &str) -> PathBuf {

@@ -216,10 +216,10 @@ async fn mcp_post(
         }
     };
     let negotiated = session.protocol_version().map(str::to_owned);
-    if !is_initialize {
-        if let Err(rejection) = rules::check_protocol_version(&headers, negotiated.as_deref()) {
-            return reject(rejection);
-        }
+    if !is_initialize
+        && let Err(rejection) = rules::check_protocol_version(&headers, negotiated.as_deref())
+    {
+        return reject(rejection);
     }
     if incoming.is_batch() && !negotiated.as_deref().is_some_and(version::allows_batch) {
         let invalid = jsonrpc::error_response_with(
@@ -240,10 +240,10 @@ async fn mcp_post(
                 .handle(&mut session, message, &state.caller, None)
                 .await;
         }
-        if let Some(id) = &session_id {
-            if let Err(error) = save_session(&state, id, &session) {
-                return internal(error);
-            }
+        if let Some(id) = &session_id
+            && let Err(error) = save_session(&state, id, &session)
+        {
+            return internal(error);
         }
         return StatusCode::ACCEPTED.into_response();
     }
@@ -294,10 +294,10 @@ fn stream_call(
         {
             let _ = events_tx.send(reply);
         }
-        if let Some(id) = &session_id {
-            if let Err(error) = save_session(&state, id, &session) {
-                tracing::error!(error = %error, "saving the session failed");
-            }
+        if let Some(id) = &session_id
+            && let Err(error) = save_session(&state, id, &session)
+        {
+            tracing::error!(error = %error, "saving the session failed");
         }
     });
     let stream = tokio_stream_from(events_rx).map(|event| {

@@ -3,6 +3,7 @@
 //!
 //! The binary (`main.rs`) parses the command line; everything else lives
 //! here so integration tests and benchmarks can use it.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod app;
 pub mod budget;

@@ -42,12 +42,12 @@ impl Redactor {
         if secret.len() < 8 {
             return;
         }
-        if let Ok(mut secrets) = self.secrets.write() {
-            if !secrets.iter().any(|s| s == secret) {
-                secrets.push(secret.to_owned());
-                // Longest first, so a secret containing another is removed whole.
-                secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-            }
+        if let Ok(mut secrets) = self.secrets.write()
+            && !secrets.iter().any(|s| s == secret)
+        {
+            secrets.push(secret.to_owned());
+            // Longest first, so a secret containing another is removed whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
     }
 

@@ -12,7 +12,7 @@
 //!
 //! Result payloads and tool descriptors are the official SDK's types
 //! ([`rmcp::model`]); where we build JSON by hand the module says why.
-
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 
 pub mod http;

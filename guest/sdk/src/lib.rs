@@ -9,6 +9,7 @@
 //! What a guest can rely on (the `tool-plugin` world): the OpenPhone API
 //! through the host, logging and progress. Nothing else — no sockets, files,
 //! environment or clock that means anything.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod api;
 pub mod args;

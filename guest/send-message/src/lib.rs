@@ -4,7 +4,7 @@
 //! so it is unit-tested natively. The message is POSTed exactly once per call:
 //! on a timeout or connection failure the outcome is unknown and the result
 //! says so instead of retrying (a blind retry could text twice).
-
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 
 use openphone_guest::schemars::{self, JsonSchema};

@@ -197,7 +197,7 @@ impl Sandbox {
                 .openphone_mcp_tool()
                 .call_call(
                     &mut store,
-                    &request.tool.to_owned(),
+                    request.tool,
                     &request.arguments.to_owned(),
                     &request.context,
                 )

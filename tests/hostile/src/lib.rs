@@ -9,6 +9,7 @@
 
 use openphone_guest::{CallContext, Guest, ToolAnnotations, ToolDescriptor, ToolError, ToolOutput};
 
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 const TOOLS: &[(&str, &str)] = &[
     (
         "hostile-request",
@@ -39,6 +40,7 @@ const TOOLS: &[(&str, &str)] = &[
 /// What `hostile-stdout` writes; tests check it reaches neither the protocol stream nor the logs.
 pub const PLANTED: &str = "PLANTED-STDOUT-SECRET-7f3a";
 
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn descriptor(name: &str, description: &str) -> ToolDescriptor {
     ToolDescriptor {
         name: name.into(),
