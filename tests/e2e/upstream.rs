@@ -136,3 +136,21 @@ async fn api_refusals_are_clear_tool_errors() {
             .any(|r| r.api_key.as_deref() == Some("not-a-real-key-123456"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_api_times_out_and_says_the_outcome_is_unknown() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, BUSINESS_KEY, &["--upstream-timeout-secs", "1"]);
+    let session = Session::open(&server.url()).await;
+    sim.inject(Fault::delay(2_500).on("POST", "/v1/messages").times(1));
+    let reply = session
+        .request("tools/call", send(openphone_sim::BOB, "slow"))
+        .await;
+    assert_eq!(reply["result"]["isError"], true);
+    let said = text(&reply);
+    assert!(
+        said.contains("did not answer in time") && said.contains("unknown whether"),
+        "{said}"
+    );
+    assert_eq!(sim.requests().len(), 1, "a timed-out send was retried");
+}
