@@ -5,14 +5,15 @@
 //! batch under 2025-03-26); a request is answered with JSON, or with an SSE
 //! stream when a `tools/call` asked for progress; notifications get 202.
 //! Sessions are created by `initialize`, named by `Mcp-Session-Id`, kept in
-//! the store (so they survive a restart) and ended by DELETE.
+//! the store (so they survive a restart) and ended by DELETE. Browser
+//! clients on allowed origins get CORS headers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -88,6 +90,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        .layer(cors(&state.config.origins))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
@@ -103,6 +106,29 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
+}
+
+/// CORS for browser clients on allowed origins (the same policy as the
+/// Origin check): the MCP headers may be sent, and `Mcp-Session-Id` read.
+fn cors(policy: &OriginPolicy) -> CorsLayer {
+    let policy = policy.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ORIGIN, origin.clone());
+            rules::check_origin(&headers, &policy).is_ok()
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            rules::session_id_header_name(),
+            rules::protocol_version_header_name(),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([rules::session_id_header_name()])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 async fn index() -> impl IntoResponse {

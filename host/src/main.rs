@@ -23,6 +23,9 @@ struct Cli {
     /// Where state (store, compiled components) is kept.
     #[arg(long, global = true, env = "OPENPHONE_MCP_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Where compiled components are cached [default: DATA_DIR/cache].
+    #[arg(long, global = true, env = "OPENPHONE_MCP_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
     /// Also load every `*.wasm` tool component in this directory.
     #[arg(long, global = true, env = "OPENPHONE_MCP_PLUGINS")]
     plugins: Option<PathBuf>,
@@ -94,11 +97,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, redactor: Arc<Redactor>) -> anyhow::Result<()> {
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(startup::default_data_dir);
     let settings = Settings {
-        data_dir: cli
-            .data_dir
+        cache_dir: cli
+            .cache_dir
             .clone()
-            .unwrap_or_else(startup::default_data_dir),
+            .unwrap_or_else(|| data_dir.join("cache")),
+        data_dir,
         plugins: cli.plugins.clone(),
         base_url: cli.api_base_url.clone(),
         limits: Limits {

@@ -67,6 +67,8 @@ pub fn default_data_dir() -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// Compiled-component cache.
+    pub cache_dir: PathBuf,
     pub plugins: Option<PathBuf>,
     pub base_url: Url,
     pub limits: Limits,
@@ -98,8 +100,7 @@ pub async fn build_app(
     redactor: Arc<Redactor>,
     persistent: bool,
 ) -> anyhow::Result<App> {
-    let cache_dir = settings.data_dir.join("cache");
-    let sandbox = Sandbox::new(settings.limits.clone(), Some(&cache_dir))?;
+    let sandbox = Sandbox::new(settings.limits.clone(), Some(&settings.cache_dir))?;
     let mut sources = ToolSource::embedded();
     if let Some(dir) = &settings.plugins {
         sources.extend(ToolSource::from_dir(dir)?);

@@ -87,6 +87,11 @@ pub fn command(sim: &Simulator, key: &str, data_dir: &Path) -> Command {
         .env("OPENPHONE_API_KEY", key)
         .env("OPENPHONE_API_BASE_URL", sim.base_url())
         .env("OPENPHONE_MCP_DATA_DIR", data_dir)
+        // One compilation cache for every server the tests start.
+        .env(
+            "OPENPHONE_MCP_CACHE_DIR",
+            std::env::temp_dir().join("openphone-mcp-e2e-cache"),
+        )
         .env("OPENPHONE_MCP_LOG", "debug")
         .args(["--log-format", "json"]);
     cmd
