@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Tool components embedded in the host binary: (crate name, artifact stem).
-const TOOLS: &[&str] = &["send-message"];
+const TOOLS: &[&str] = &["send-message", "fetch-messages", "fetch-call-transcripts"];
 /// Components only tests load.
 const TEST_COMPONENTS: &[&str] = &["hostile-tool"];
 

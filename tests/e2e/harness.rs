@@ -92,7 +92,7 @@ pub fn command(sim: &Simulator, key: &str, data_dir: &Path) -> Command {
             "OPENPHONE_MCP_CACHE_DIR",
             std::env::temp_dir().join("openphone-mcp-e2e-cache"),
         )
-        .env("OPENPHONE_MCP_LOG", "debug")
+        .env("OPENPHONE_MCP_LOG", "info,openphone_mcp=debug")
         .args(["--log-format", "json"]);
     cmd
 }

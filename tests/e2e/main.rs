@@ -6,5 +6,6 @@ mod harness;
 mod cli;
 mod http_rules;
 mod mcp_clients;
+mod read_tools;
 mod sandbox;
 mod upstream;

@@ -16,6 +16,7 @@ pub mod args;
 pub mod bindings;
 pub mod log;
 pub mod phone;
+pub mod query;
 pub mod text;
 
 pub use api::{Api, ApiError, HostApi, explain_upstream};
