@@ -20,7 +20,8 @@ use url::Url;
 #[derive(Debug, Parser)]
 #[command(name = "openphone-mcp", version, about)]
 struct Cli {
-    /// Where state (store, compiled components) is kept.
+    /// Where state (store, compiled components) is kept
+    /// [default: $XDG_DATA_HOME/openphone-mcp or ~/.local/share/openphone-mcp].
     #[arg(long, global = true, env = "OPENPHONE_MCP_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Where compiled components are cached [default: DATA_DIR/cache].
@@ -50,7 +51,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve MCP over Streamable HTTP at /mcp.
+    /// Serve MCP over Streamable HTTP at /mcp (this version: with --single-user).
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8787")]
