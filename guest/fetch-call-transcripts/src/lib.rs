@@ -16,8 +16,8 @@
 
 use openphone_guest::schemars::{self, JsonSchema};
 use openphone_guest::{
-    Api, ApiError, CallContext, E164, Guest, HostApi, Inbox, ToolAnnotations, ToolDescriptor,
-    ToolError, ToolOutput, explain_upstream, input_schema, log, output_schema, parse_arguments,
+    Api, ApiError, E164, Inbox, ToolAnnotations, ToolDescriptor, ToolError, ToolOutput,
+    explain_upstream, input_schema, log, output_schema,
 };
 use serde::{Deserialize, Serialize};
 
@@ -713,28 +713,7 @@ fn inbox_spoke(inbox: &WorkspaceNumber, identifier: &str) -> bool {
     !identifier.is_empty() && inbox.is_own(identifier)
 }
 
-/// The component (exported only when built for the sandbox).
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-struct Component;
-
-impl Guest for Component {
-    fn list() -> Vec<ToolDescriptor> {
-        vec![descriptor()]
-    }
-
-    fn call(
-        name: String,
-        arguments: String,
-        _context: CallContext,
-    ) -> Result<ToolOutput, ToolError> {
-        if name != NAME {
-            return Err(ToolError::UnknownTool(name));
-        }
-        fetch(&HostApi, parse_arguments(&arguments)?)
-    }
-}
-
-openphone_guest::export_tool!(Component);
+openphone_guest::export_single_tool!(name: NAME, descriptor: descriptor, run: fetch);
 
 #[cfg(test)]
 mod tests;

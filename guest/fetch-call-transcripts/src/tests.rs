@@ -3,6 +3,7 @@
 //! are completed, in progress, absent and missing).
 
 use super::*;
+use openphone_guest::parse_arguments;
 use openphone_guest::query::parse_rfc3339;
 use openphone_guest::{ApiRequest, ApiResponse, UpstreamError};
 use serde_json::{Value, json};

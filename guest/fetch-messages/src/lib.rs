@@ -16,8 +16,8 @@
 
 use openphone_guest::schemars::{self, JsonSchema};
 use openphone_guest::{
-    Api, CallContext, E164, Guest, HostApi, Inbox, ToolAnnotations, ToolDescriptor, ToolError,
-    ToolOutput, input_schema, log, output_schema, parse_arguments,
+    Api, E164, Inbox, ToolAnnotations, ToolDescriptor, ToolError, ToolOutput, input_schema, log,
+    output_schema,
 };
 use serde::{Deserialize, Serialize};
 
@@ -466,28 +466,7 @@ fn render(result: &Messages) -> String {
     out
 }
 
-/// The component (exported only when built for the sandbox).
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-struct Component;
-
-impl Guest for Component {
-    fn list() -> Vec<ToolDescriptor> {
-        vec![descriptor()]
-    }
-
-    fn call(
-        name: String,
-        arguments: String,
-        _context: CallContext,
-    ) -> Result<ToolOutput, ToolError> {
-        if name != NAME {
-            return Err(ToolError::UnknownTool(name));
-        }
-        fetch(&HostApi, parse_arguments(&arguments)?)
-    }
-}
-
-openphone_guest::export_tool!(Component);
+openphone_guest::export_single_tool!(name: NAME, descriptor: descriptor, run: fetch);
 
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 //! the way the API documents them.
 
 use super::*;
+use openphone_guest::parse_arguments;
 use openphone_guest::{ApiRequest, ApiResponse, UpstreamError};
 use serde_json::{Value, json};
 use std::cell::RefCell;

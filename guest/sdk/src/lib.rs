@@ -50,6 +50,41 @@ macro_rules! export_tool {
     };
 }
 
+/// Exports a component that offers one tool: `list` returns `descriptor()`,
+/// `call` checks the name, parses the arguments into the type `run` takes
+/// and runs it against the host's API.
+///
+/// ```ignore
+/// openphone_guest::export_single_tool!(name: NAME, descriptor: descriptor, run: send);
+/// ```
+#[macro_export]
+macro_rules! export_single_tool {
+    (name: $name:expr, descriptor: $descriptor:path, run: $run:path) => {
+        /// The component (exported only when built for the sandbox).
+        #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+        struct Component;
+
+        impl $crate::Guest for Component {
+            fn list() -> Vec<$crate::ToolDescriptor> {
+                vec![$descriptor()]
+            }
+
+            fn call(
+                name: String,
+                arguments: String,
+                _context: $crate::CallContext,
+            ) -> Result<$crate::ToolOutput, $crate::ToolError> {
+                if name != $name {
+                    return Err($crate::ToolError::UnknownTool(name));
+                }
+                $run(&$crate::HostApi, $crate::parse_arguments(&arguments)?)
+            }
+        }
+
+        $crate::export_tool!(Component);
+    };
+}
+
 impl From<UpstreamError> for ToolError {
     fn from(e: UpstreamError) -> Self {
         ToolError::Upstream(e)

@@ -9,9 +9,8 @@
 
 use openphone_guest::schemars::{self, JsonSchema};
 use openphone_guest::{
-    Api, ApiError, CallContext, E164, Guest, HostApi, Inbox, MessageText, ToolAnnotations,
-    ToolDescriptor, ToolError, ToolOutput, UpstreamError, input_schema, output_schema,
-    parse_arguments,
+    Api, ApiError, E164, Inbox, MessageText, ToolAnnotations, ToolDescriptor, ToolError,
+    ToolOutput, UpstreamError, input_schema, output_schema,
 };
 use serde::{Deserialize, Serialize};
 
@@ -134,32 +133,12 @@ pub fn send(api: &impl Api, args: SendMessage) -> Result<ToolOutput, ToolError> 
     }
 }
 
-/// The component (exported only when built for the sandbox).
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-struct Component;
-
-impl Guest for Component {
-    fn list() -> Vec<ToolDescriptor> {
-        vec![descriptor()]
-    }
-
-    fn call(
-        name: String,
-        arguments: String,
-        _context: CallContext,
-    ) -> Result<ToolOutput, ToolError> {
-        if name != NAME {
-            return Err(ToolError::UnknownTool(name));
-        }
-        send(&HostApi, parse_arguments(&arguments)?)
-    }
-}
-
-openphone_guest::export_tool!(Component);
+openphone_guest::export_single_tool!(name: NAME, descriptor: descriptor, run: send);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openphone_guest::parse_arguments;
     use openphone_guest::{ApiRequest, ApiResponse};
     use std::cell::RefCell;
 
