@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use openphone_mcp_protocol::rmcp::model::{CallToolResult, ContentBlock as Content, Tool};
-use openphone_mcp_protocol::{Message, Server, ServerInfo, Session, Step, ToolCall};
+use openphone_mcp_protocol::{Message, Server, ServerInfo, Session, Step, ToolCall, jsonrpc};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::idempotency::{self, Claim};
 use crate::redact::Redactor;
 use crate::sandbox::wit::{CallContext, ToolDescriptor, ToolError, UpstreamError};
 use crate::sandbox::{CallOutcome, CallRequest, Caller, LoadedTool, Progress, Sandbox};
@@ -20,6 +21,8 @@ use crate::upstream::Upstream;
 /// idempotency key for a call.
 pub const IDEMPOTENCY_ARGUMENT: &str = "idempotencyKey";
 pub const IDEMPOTENCY_META: &str = "io.github.openphone-mcp/idempotency-key";
+/// `_meta` key set on a result answered from a recorded outcome.
+pub const REPLAYED_META: &str = "io.github.openphone-mcp/replayed";
 
 /// Everything a request needs, shared by all connections.
 pub struct App {
@@ -135,19 +138,70 @@ impl App {
         caller: &Caller,
         events: Option<&mpsc::UnboundedSender<Value>>,
     ) -> Value {
-        let Some(&index) = self.routes.get(&call.name) else {
-            // The protocol layer only passes tools from the catalog.
-            let result =
-                CallToolResult::error(vec![Content::text(format!("Unknown tool: {}", call.name))]);
-            return Server::tool_result(&call.id, result);
-        };
-        let request_id = uuid::Uuid::new_v4().to_string();
         let idempotency_key = call
             .arguments
             .get(IDEMPOTENCY_ARGUMENT)
             .or_else(|| call.meta.as_ref().and_then(|m| m.get(IDEMPOTENCY_META)))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let Some(key) = idempotency_key else {
+            let (result, _) = self.run_tool(&call, caller, events, None).await;
+            return Server::tool_result(&call.id, result);
+        };
+        let arguments = Value::Object(call.arguments.clone());
+        let refuse = |text: &str| {
+            Server::tool_result(&call.id, CallToolResult::error(vec![Content::text(text)]))
+        };
+        match idempotency::claim(&self.store, &caller.subject, &call.name, &key, &arguments) {
+            Ok(Claim::Run(ticket)) => {
+                let (result, verdict) = self.run_tool(&call, caller, events, Some(key)).await;
+                let response = Server::tool_result(&call.id, result);
+                // Nothing can have happened upstream when the arguments were refused.
+                let definitive = !matches!(verdict, "invalid-arguments" | "unknown-tool");
+                if let Err(error) =
+                    idempotency::settle(&self.store, ticket, &response["result"], definitive)
+                {
+                    tracing::error!(error = %format!("{error:#}"), tool = %call.name, "recording an outcome failed");
+                }
+                response
+            }
+            Ok(Claim::Replay(mut recorded)) => {
+                tracing::info!(tool = %call.name, subject = %caller.subject, "replayed a recorded outcome");
+                if let Some(object) = recorded.as_object_mut() {
+                    object.insert("_meta".into(), serde_json::json!({ REPLAYED_META: true }));
+                }
+                jsonrpc::success_response(&call.id, recorded)
+            }
+            Ok(Claim::Busy) => refuse(
+                "A call with this idempotencyKey is still running; wait for its result instead of calling again.",
+            ),
+            Ok(Claim::Conflict) => refuse(
+                "This idempotencyKey was already used with different arguments; use a new key for a different request.",
+            ),
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), tool = %call.name, "claiming an idempotency key failed");
+                refuse("The idempotencyKey could not be recorded, so nothing was done. Try again.")
+            }
+        }
+    }
+
+    /// Runs the call in the sandbox, forwarding progress to `events`.
+    async fn run_tool(
+        &self,
+        call: &ToolCall,
+        caller: &Caller,
+        events: Option<&mpsc::UnboundedSender<Value>>,
+        idempotency_key: Option<String>,
+    ) -> (CallToolResult, &'static str) {
+        let Some(&index) = self.routes.get(&call.name) else {
+            // The protocol layer only passes tools from the catalog.
+            let text = format!("Unknown tool: {}", call.name);
+            return (
+                CallToolResult::error(vec![Content::text(text)]),
+                "unknown-tool",
+            );
+        };
+        let request_id = uuid::Uuid::new_v4().to_string();
         let arguments = Value::Object(call.arguments.clone()).to_string();
         let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
         let forward = call.progress_token.clone().zip(events);
@@ -199,7 +253,7 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "tool call"
         );
-        Server::tool_result(&call.id, result)
+        (result, verdict)
     }
 }
 

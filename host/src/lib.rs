@@ -8,6 +8,7 @@
 pub mod app;
 pub mod budget;
 pub mod http;
+pub mod idempotency;
 pub mod redact;
 pub mod sandbox;
 pub mod secret;

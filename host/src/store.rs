@@ -16,12 +16,15 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 pub enum Table {
     /// MCP sessions (`Mcp-Session-Id` → negotiated state).
     Sessions,
+    /// Outcomes of calls by idempotency key.
+    Outcomes,
 }
 
 impl Table {
     fn definition(self) -> TableDefinition<'static, &'static str, &'static [u8]> {
         match self {
             Table::Sessions => TableDefinition::new("mcp_sessions"),
+            Table::Outcomes => TableDefinition::new("call_outcomes"),
         }
     }
 }

@@ -4,7 +4,9 @@
 mod harness;
 
 mod cli;
+mod golden_tools;
 mod http_rules;
+mod idempotency;
 mod mcp_clients;
 mod read_tools;
 mod sandbox;
