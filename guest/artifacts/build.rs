@@ -10,7 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Tool components embedded in the host binary: (crate name, artifact stem).
-const TOOLS: &[&str] = &["send-message", "fetch-messages", "fetch-call-transcripts"];
+const TOOLS: &[&str] = &[
+    "send-message",
+    "fetch-messages",
+    "fetch-call-transcripts",
+    "create-contact",
+];
 /// Components only tests load.
 const TEST_COMPONENTS: &[&str] = &["hostile-tool"];
 

@@ -158,3 +158,51 @@ async fn fetch_call_transcripts_tells_the_states_apart() {
     );
     sim.assert_conformant();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_contact_reports_each_outcome() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, BUSINESS_KEY, &[]);
+    let session = Session::open(&server.url()).await;
+    let (result, text) = call(
+        &session,
+        "create-contact",
+        json!({ "contacts": [
+            { "firstName": "Ana", "lastName": "Díaz", "company": "Acme", "externalId": "crm-9001",
+              "emails": [{ "value": "ana@example.com" }], "phoneNumbers": [{ "name": "mobile", "value": "+1 415 555 0177" }] },
+            { "firstName": "Bo" }
+        ]}),
+    )
+    .await;
+    assert_eq!(result["isError"], false, "{text}");
+    assert_eq!(result["structuredContent"]["created"], 2, "{text}");
+    let contacts = result["structuredContent"]["contacts"].as_array().unwrap();
+    assert!(
+        contacts
+            .iter()
+            .all(|c| c["status"] == "created" && c["id"].is_string()),
+        "{contacts:?}"
+    );
+    let posted: Vec<Value> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/contacts")
+        .filter_map(|r| r.body.and_then(|b| serde_json::from_str(&b).ok()))
+        .collect();
+    assert_eq!(posted.len(), 2);
+    assert_eq!(
+        posted[0]["defaultFields"]["phoneNumbers"][0]["value"],
+        "+14155550177"
+    );
+    assert_eq!(posted[0]["externalId"], "crm-9001");
+
+    let (result, text) = call(
+        &session,
+        "create-contact",
+        json!({ "contacts": [{ "firstName": "Sam", "emails": [{ "value": "sam.example.com" }] }] }),
+    )
+    .await;
+    assert_eq!(result["isError"], true);
+    assert!(text.contains("contacts[0].emails[0].value"), "{text}");
+    sim.assert_conformant();
+}
