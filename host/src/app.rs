@@ -1,6 +1,7 @@
 //! The MCP server proper: protocol state machine, tool catalog and sandbox,
 //! independent of the transport (HTTP or stdio).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +12,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::idempotency::{self, Claim};
+use crate::profiles::{self, ToolProfile};
 use crate::redact::Redactor;
 use crate::sandbox::wit::{CallContext, ToolDescriptor, ToolError, UpstreamError};
 use crate::sandbox::{CallOutcome, CallRequest, Caller, LoadedTool, Progress, Sandbox};
@@ -35,6 +37,7 @@ pub struct App {
     upstream: Arc<Upstream>,
     redactor: Arc<Redactor>,
     store: Store,
+    profiles: Vec<ToolProfile>,
 }
 
 impl std::fmt::Debug for App {
@@ -53,6 +56,7 @@ impl App {
         upstream: Arc<Upstream>,
         redactor: Arc<Redactor>,
         store: Store,
+        profiles: Vec<ToolProfile>,
     ) -> anyhow::Result<Self> {
         let mut catalog = Vec::new();
         let mut routes = HashMap::new();
@@ -72,6 +76,18 @@ impl App {
                     .into(),
             ),
         });
+        for profile in &profiles {
+            if let Some(unknown) = profile
+                .tools
+                .iter()
+                .find(|t| !routes.contains_key(t.as_str()))
+            {
+                anyhow::bail!(
+                    "the tool profile for `{}` names `{unknown}`, which no component offers",
+                    profile.client
+                );
+            }
+        }
         Ok(App {
             server,
             sandbox,
@@ -81,6 +97,7 @@ impl App {
             upstream,
             redactor,
             store,
+            profiles,
         })
     }
 
@@ -112,7 +129,9 @@ impl App {
         caller: &Caller,
         events: Option<&mpsc::UnboundedSender<Value>>,
     ) -> Option<Value> {
-        match self.server.handle(session, message, &self.catalog) {
+        let client = session.client_info().map(|c| c.name.clone());
+        let catalog = self.catalog_for(client.as_deref());
+        match self.server.handle(session, message, &catalog) {
             Step::Reply(reply) => Some(reply),
             Step::Accepted => None,
             Step::Cancel { request_id, .. } => {
@@ -122,6 +141,20 @@ impl App {
                 None
             }
             Step::CallTool(call) => Some(self.call_tool(call, caller, events).await),
+        }
+    }
+
+    /// The tools a client of that name may see and call.
+    pub fn catalog_for(&self, client: Option<&str>) -> Cow<'_, [Tool]> {
+        match profiles::select(&self.profiles, client) {
+            None => Cow::Borrowed(&self.catalog),
+            Some(profile) => Cow::Owned(
+                self.catalog
+                    .iter()
+                    .filter(|t| profile.tools.iter().any(|name| name == t.name.as_ref()))
+                    .cloned()
+                    .collect(),
+            ),
         }
     }
 

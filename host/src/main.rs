@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use openphone_mcp::http::{self, HttpConfig, HttpState};
+use openphone_mcp::profiles::ToolProfile;
 use openphone_mcp::redact::Redactor;
 use openphone_mcp::sandbox::Limits;
 use openphone_mcp::startup::{self, BASE_URL_ENV, LogFormat, Settings};
@@ -36,6 +37,11 @@ struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     log_format: LogFormat,
+    /// Show clients whose name (clientInfo.name) contains CLIENT only these
+    /// tools: CLIENT=tool,tool. Repeatable; the first match wins; other
+    /// clients see every tool.
+    #[arg(long = "tool-profile", global = true, value_name = "CLIENT=TOOLS")]
+    tool_profiles: Vec<ToolProfile>,
     /// Memory one tool call may use, in MiB.
     #[arg(long, global = true, default_value_t = 64)]
     memory_mib: usize,
@@ -116,6 +122,7 @@ async fn run(cli: Cli, redactor: Arc<Redactor>) -> anyhow::Result<()> {
             ..Limits::default()
         },
         upstream_timeout: Duration::from_secs(cli.upstream_timeout_secs.max(1)),
+        profiles: cli.tool_profiles.clone(),
     };
     match cli.command {
         Command::Tools => {

@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 use url::Url;
 
 use crate::app::App;
+use crate::profiles::ToolProfile;
 use crate::redact::{RedactingStderr, Redactor};
 use crate::sandbox::{Caller, Limits, Sandbox, ToolSource};
 use crate::secret::ApiKey;
@@ -73,6 +74,8 @@ pub struct Settings {
     pub base_url: Url,
     pub limits: Limits,
     pub upstream_timeout: Duration,
+    /// Per-client tool profiles.
+    pub profiles: Vec<ToolProfile>,
 }
 
 /// Reads the local user's key from the environment.
@@ -116,7 +119,14 @@ pub async fn build_app(
     } else {
         Store::in_memory()?
     };
-    App::new(sandbox, tools, Arc::new(upstream), redactor, store)
+    App::new(
+        sandbox,
+        tools,
+        Arc::new(upstream),
+        redactor,
+        store,
+        settings.profiles.clone(),
+    )
 }
 
 /// Where the embedded store lives.

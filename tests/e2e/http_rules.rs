@@ -348,3 +348,79 @@ async fn progress_is_streamed_over_sse() {
     assert_eq!(events[1]["id"], 7);
     assert_eq!(events[1]["result"]["isError"], false);
 }
+
+/// Initializes a session as a client with this `clientInfo.name`.
+async fn open_as(url: &str, client: &str) -> Session {
+    let client_http = reqwest::Client::new();
+    let mut init = initialize("2025-11-25");
+    init["params"]["clientInfo"]["name"] = json!(client);
+    let response = client_http
+        .post(url)
+        .header("accept", ACCEPT_BOTH)
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    Session {
+        client: client_http,
+        url: url.to_owned(),
+        id,
+        version: "2025-11-25".into(),
+        next_id: AtomicI64::new(10),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tool_profiles_narrow_what_a_client_sees() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(
+        &sim,
+        BUSINESS_KEY,
+        &["--tool-profile", "chatgpt=fetch-messages,send-message"],
+    );
+    let names = |reply: &Value| -> Vec<String> {
+        reply["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let chatgpt = open_as(&server.url(), "openai-ChatGPT").await;
+    let listed = names(&chatgpt.request("tools/list", json!({})).await);
+    assert_eq!(listed, vec!["send-message", "fetch-messages"]);
+    let refused = chatgpt
+        .request(
+            "tools/call",
+            json!({"name":"create-contact","arguments":{"contacts":[{"firstName":"A"}]}}),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    assert!(sim.requests().is_empty(), "a hidden tool ran");
+
+    let other = open_as(&server.url(), "claude-ai").await;
+    assert_eq!(
+        names(&other.request("tools/list", json!({})).await).len(),
+        4
+    );
+}
+
+#[test]
+fn a_profile_naming_an_unknown_tool_is_refused_at_start() {
+    let out = std::process::Command::new(crate::harness::BIN)
+        .env_clear()
+        .env(
+            "OPENPHONE_MCP_DATA_DIR",
+            tempfile::tempdir().unwrap().path(),
+        )
+        .args(["--tool-profile", "chatgpt=no-such-tool", "tools"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-tool"));
+}
