@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use openphone_guest::schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use openphone_guest::text::shorten;
 use serde::{Deserialize, Serialize};
 
 use crate::NewContact;
@@ -99,7 +100,7 @@ impl EmailAddress {
         let refuse = |why: &str| {
             Err(format!(
                 "`{}` is not an email address: {why}; write it like sam@example.com",
-                shorten(address)
+                shorten(address, 60)
             ))
         };
         if address.is_empty() {
@@ -267,7 +268,7 @@ impl Source {
         {
             return Err(format!(
                 "`{}` is reserved by OpenPhone (reserved: {}; nor may it start with {}): use a name of your own, e.g. custom-crm",
-                shorten(&input),
+                shorten(&input, 60),
                 Self::RESERVED.join(", "),
                 Self::RESERVED_PREFIXES.join(" or ")
             ));
@@ -352,17 +353,6 @@ impl JsonSchema for ContactList {
             "maxItems": MAX_CONTACTS,
             "items": generator.subschema_for::<NewContact>(),
         })
-    }
-}
-
-/// Keeps echoed input short in messages.
-fn shorten(input: &str) -> String {
-    const MAX: usize = 60;
-    if input.chars().count() <= MAX {
-        input.to_owned()
-    } else {
-        let head: String = input.chars().take(MAX).collect();
-        format!("{head}…")
     }
 }
 

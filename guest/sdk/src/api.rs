@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::text::shorten;
 use crate::{ApiRequest, ApiResponse, Method, UpstreamError};
 
 /// Longest upstream message quoted back to a caller.
@@ -149,7 +150,7 @@ impl StatusError {
         StatusError {
             status,
             code,
-            message: message.map(|m| shorten(m.trim())),
+            message: message.map(|m| shorten(m.trim(), MAX_QUOTED)),
         }
     }
 
@@ -187,15 +188,6 @@ impl StatusError {
     }
 }
 
-fn shorten(text: &str) -> String {
-    if text.chars().count() <= MAX_QUOTED {
-        text.to_owned()
-    } else {
-        let head: String = text.chars().take(MAX_QUOTED).collect();
-        format!("{head}…")
-    }
-}
-
 fn decode<T: DeserializeOwned>(response: ApiResponse) -> Result<T, ApiError> {
     if !(200..300).contains(&response.status) {
         return Err(ApiError::Status(StatusError::from_response(
@@ -203,7 +195,8 @@ fn decode<T: DeserializeOwned>(response: ApiResponse) -> Result<T, ApiError> {
             &response.body,
         )));
     }
-    serde_json::from_str(&response.body).map_err(|e| ApiError::Decode(shorten(&e.to_string())))
+    serde_json::from_str(&response.body)
+        .map_err(|e| ApiError::Decode(shorten(&e.to_string(), MAX_QUOTED)))
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+use crate::text::shorten;
+
 /// Why a phone number or inbox was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
@@ -36,7 +38,7 @@ impl E164 {
     /// Parses and normalises `input`.
     pub fn parse(input: &str) -> Result<Self, PhoneError> {
         let trimmed = input.trim();
-        let refuse = || PhoneError::NotE164(truncate_for_message(trimmed));
+        let refuse = || PhoneError::NotE164(shorten(trimmed, 40));
         let rest = trimmed.strip_prefix('+').ok_or_else(refuse)?;
         let digits: String = rest
             .chars()
@@ -129,7 +131,7 @@ impl Inbox {
         } else if trimmed.starts_with('+') {
             return E164::parse(trimmed).map(Inbox::Number);
         }
-        Err(PhoneError::NotInbox(truncate_for_message(trimmed)))
+        Err(PhoneError::NotInbox(shorten(trimmed, 40)))
     }
 
     /// The value the API accepts as `from` (either form is accepted there).
@@ -170,17 +172,6 @@ impl JsonSchema for Inbox {
             "pattern": r"^(PN[A-Za-z0-9]+|\+[1-9]\d{1,14})$",
             "description": "An OpenPhone number of this workspace: its E.164 number or its id (PN…)."
         })
-    }
-}
-
-/// Keeps error messages short when the input is long.
-fn truncate_for_message(input: &str) -> String {
-    const MAX: usize = 40;
-    if input.chars().count() <= MAX {
-        input.to_owned()
-    } else {
-        let head: String = input.chars().take(MAX).collect();
-        format!("{head}…")
     }
 }
 

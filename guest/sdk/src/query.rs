@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::schemars::{self, JsonSchema, Schema, SchemaGenerator, json_schema};
+use crate::text::shorten;
 use crate::{Api, ApiError, E164, Inbox, ToolError};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -201,7 +202,7 @@ impl DateTime {
         if let Some(ms) = parse_rfc3339(&text) {
             return Ok(DateTime { text, ms });
         }
-        let shown = shorten(input.trim());
+        let shown = shorten(input.trim(), 40);
         let b = text.as_bytes();
         let date_like = b.len() >= 10
             && b[4] == b'-'
@@ -314,7 +315,7 @@ impl<'de, const MIN: u32, const MAX: u32, const DEFAULT: u32> Deserialize<'de>
             Some(n) if (u64::from(MIN)..=u64::from(MAX)).contains(&n) => Ok(Count(n as u32)),
             _ => Err(D::Error::custom(format!(
                 "expected a whole number from {MIN} to {MAX}, got {}",
-                shorten(&value.to_string())
+                shorten(&value.to_string(), 40)
             ))),
         }
     }
@@ -414,17 +415,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-/// Keeps quoted input short in messages.
-fn shorten(text: &str) -> String {
-    const MAX: usize = 40;
-    if text.chars().count() <= MAX {
-        text.to_owned()
-    } else {
-        let head: String = text.chars().take(MAX).collect();
-        format!("{head}…")
-    }
 }
 
 #[cfg(test)]

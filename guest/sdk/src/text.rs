@@ -66,6 +66,17 @@ impl JsonSchema for MessageText {
     }
 }
 
+/// `text` cut to at most `max_chars` characters, with `…` when cut: for
+/// quoting input or upstream messages back without flooding the reader.
+pub fn shorten(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        text.to_owned()
+    } else {
+        let head: String = text.chars().take(max_chars).collect();
+        format!("{head}…")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +86,12 @@ mod tests {
         assert!(MessageText::parse("é".repeat(1600)).is_ok());
         let err = MessageText::parse("é".repeat(1601)).unwrap_err();
         assert!(err.contains("1601 characters"), "{err}");
+    }
+
+    #[test]
+    fn shorten_counts_characters() {
+        assert_eq!(shorten("héllo", 5), "héllo");
+        assert_eq!(shorten("héllo", 2), "hé…");
     }
 
     #[test]
