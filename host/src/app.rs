@@ -256,18 +256,7 @@ impl App {
             Arc::clone(&self.redactor),
         );
         tokio::pin!(running);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut running => break outcome,
-                Some(progress) = progress_rx.recv() => {
-                    if let Some((token, events)) = &forward {
-                        let _ = events.send(Server::progress_notification(
-                            token, progress.progress, progress.total, progress.message.as_deref()));
-                    }
-                }
-            }
-        };
-        while let Ok(progress) = progress_rx.try_recv() {
+        let send_progress = |progress: Progress| {
             if let Some((token, events)) = &forward {
                 let _ = events.send(Server::progress_notification(
                     token,
@@ -276,6 +265,16 @@ impl App {
                     progress.message.as_deref(),
                 ));
             }
+        };
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut running => break outcome,
+                Some(progress) = progress_rx.recv() => send_progress(progress),
+            }
+        };
+        // Reports sent just before the call returned.
+        while let Ok(progress) = progress_rx.try_recv() {
+            send_progress(progress);
         }
         let (result, verdict) = to_mcp_result(outcome);
         tracing::info!(

@@ -176,15 +176,15 @@ async fn mcp_get() -> Response {
         .into_response()
 }
 
+/// The `Mcp-Session-Id` a request after `initialize` must carry (400 without).
+fn required_session_id(headers: &HeaderMap) -> Result<&str, Rejection> {
+    rules::session_id(headers)?
+        .ok_or_else(|| Rejection::new(StatusCode::BAD_REQUEST, "Mcp-Session-Id header required"))
+}
+
 async fn mcp_delete(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
-    let id = match rules::session_id(&headers) {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            return reject(Rejection::new(
-                StatusCode::BAD_REQUEST,
-                "Mcp-Session-Id header required",
-            ));
-        }
+    let id = match required_session_id(&headers) {
+        Ok(id) => id,
         Err(rejection) => return reject(rejection),
     };
     match state.app.store().remove(Table::Sessions, &session_key(id)) {
@@ -218,14 +218,8 @@ async fn mcp_post(
     let (mut session, session_id) = if is_initialize {
         (Session::default(), None)
     } else {
-        let id = match rules::session_id(&headers) {
-            Ok(Some(id)) => id.to_owned(),
-            Ok(None) => {
-                return reject(Rejection::new(
-                    StatusCode::BAD_REQUEST,
-                    "Mcp-Session-Id header required",
-                ));
-            }
+        let id = match required_session_id(&headers) {
+            Ok(id) => id.to_owned(),
             Err(rejection) => return reject(rejection),
         };
         match load_session(&state, &id) {
@@ -247,15 +241,19 @@ async fn mcp_post(
     {
         return reject(rejection);
     }
-    if incoming.is_batch() && !negotiated.as_deref().is_some_and(version::allows_batch) {
-        let invalid = jsonrpc::error_response_with(
-            None,
-            openphone_mcp_protocol::rmcp::model::ErrorCode::INVALID_REQUEST,
-            "Invalid Request: JSON-RPC batches are allowed only with protocol version 2025-03-26"
-                .into(),
-        );
-        return (StatusCode::BAD_REQUEST, Json(invalid)).into_response();
-    }
+    // The batch rules depend on the negotiated version (2025-03-26 only, and
+    // no `initialize` inside), which is known only now.
+    let incoming = if incoming.is_batch() {
+        let version = negotiated.as_deref().unwrap_or(version::LATEST);
+        match jsonrpc::parse_with_version(&body, version) {
+            Ok(incoming) => incoming,
+            Err(invalid) => {
+                return (StatusCode::BAD_REQUEST, Json(invalid.response())).into_response();
+            }
+        }
+    } else {
+        incoming
+    };
 
     let batch = incoming.is_batch();
     let messages = incoming.into_messages();
