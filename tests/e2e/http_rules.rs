@@ -25,11 +25,18 @@ impl Session {
     }
 
     pub async fn open_with_version(url: &str, version: &str) -> Session {
+        Session::open_as(url, version, "e2e").await
+    }
+
+    /// Initializes a session as a client named `client` (`clientInfo.name`).
+    pub async fn open_as(url: &str, version: &str, client_name: &str) -> Session {
         let client = reqwest::Client::new();
+        let mut init = initialize(version);
+        init["params"]["clientInfo"]["name"] = json!(client_name);
         let response = client
             .post(url)
             .header("accept", ACCEPT_BOTH)
-            .json(&initialize(version))
+            .json(&init)
             .send()
             .await
             .unwrap();
@@ -349,31 +356,6 @@ async fn progress_is_streamed_over_sse() {
     assert_eq!(events[1]["result"]["isError"], false);
 }
 
-/// Initializes a session as a client with this `clientInfo.name`.
-async fn open_as(url: &str, client: &str) -> Session {
-    let client_http = reqwest::Client::new();
-    let mut init = initialize("2025-11-25");
-    init["params"]["clientInfo"]["name"] = json!(client);
-    let response = client_http
-        .post(url)
-        .header("accept", ACCEPT_BOTH)
-        .json(&init)
-        .send()
-        .await
-        .unwrap();
-    let id = response.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    Session {
-        client: client_http,
-        url: url.to_owned(),
-        id,
-        version: "2025-11-25".into(),
-        next_id: AtomicI64::new(10),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn tool_profiles_narrow_what_a_client_sees() {
     let sim = Simulator::start().await.unwrap();
@@ -391,7 +373,7 @@ async fn tool_profiles_narrow_what_a_client_sees() {
             .collect()
     };
 
-    let chatgpt = open_as(&server.url(), "openai-ChatGPT").await;
+    let chatgpt = Session::open_as(&server.url(), "2025-11-25", "openai-ChatGPT").await;
     let listed = names(&chatgpt.request("tools/list", json!({})).await);
     assert_eq!(listed, vec!["send-message", "fetch-messages"]);
     let refused = chatgpt
@@ -403,7 +385,7 @@ async fn tool_profiles_narrow_what_a_client_sees() {
     assert_eq!(refused["error"]["code"], -32602, "{refused}");
     assert!(sim.requests().is_empty(), "a hidden tool ran");
 
-    let other = open_as(&server.url(), "claude-ai").await;
+    let other = Session::open_as(&server.url(), "2025-11-25", "claude-ai").await;
     assert_eq!(
         names(&other.request("tools/list", json!({})).await).len(),
         4
