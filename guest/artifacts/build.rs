@@ -12,6 +12,7 @@ use std::process::Command;
 /// Tool components embedded in the host binary: (crate name, artifact stem).
 const TOOLS: &[&str] = &[
     "send-message",
+    "bulk-messages",
     "fetch-messages",
     "fetch-call-transcripts",
     "create-contact",

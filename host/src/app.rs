@@ -2,16 +2,17 @@
 //! independent of the transport (HTTP or stdio).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use openphone_mcp_protocol::rmcp::model::{CallToolResult, ContentBlock as Content, Tool};
 use openphone_mcp_protocol::{Message, Server, ServerInfo, Session, Step, ToolCall, jsonrpc};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::idempotency::{self, Claim};
+use crate::idempotency::{self, Claim, Settlement};
+use crate::ledger::Ledger;
 use crate::profiles::{self, ToolProfile};
 use crate::redact::Redactor;
 use crate::sandbox::wit::{CallContext, ToolDescriptor, ToolError, UpstreamError};
@@ -25,6 +26,24 @@ pub const IDEMPOTENCY_ARGUMENT: &str = "idempotencyKey";
 pub const IDEMPOTENCY_META: &str = "io.github.openphone-mcp/idempotency-key";
 /// `_meta` key set on a result answered from a recorded outcome.
 pub const REPLAYED_META: &str = "io.github.openphone-mcp/replayed";
+/// How long the outcome of a `tools/call` is kept for a retry of the same
+/// JSON-RPC request (same session, same id).
+pub const REQUEST_RECORD_TTL_SECS: u64 = 24 * 3600;
+/// Idempotency scope shared by all tools for retried JSON-RPC requests.
+const REQUEST_SCOPE: &str = "jsonrpc-request";
+/// How often a call waits to see whether a running duplicate has finished.
+const BUSY_POLL: Duration = Duration::from_millis(100);
+
+/// Who sent a message, over which session.
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    pub caller: &'a Caller,
+    /// Stable, non-secret name of the session (a hash of its id), under
+    /// which a retried request is recognised.
+    pub session_key: &'a str,
+    /// The HTTP `User-Agent`, for tool profiles.
+    pub user_agent: Option<&'a str>,
+}
 
 /// Everything a request needs, shared by all connections.
 pub struct App {
@@ -34,10 +53,15 @@ pub struct App {
     catalog: Vec<Tool>,
     /// tool name → index into `tools`.
     routes: HashMap<String, usize>,
+    /// Tools whose descriptor says they resume from their ledger.
+    resumable: HashSet<String>,
     upstream: Arc<Upstream>,
     redactor: Arc<Redactor>,
-    store: Store,
+    store: Arc<Store>,
     profiles: Vec<ToolProfile>,
+    /// Unique to this process run: claims it holds carry it, so claims left
+    /// by an earlier run are recognised as interrupted.
+    boot: String,
 }
 
 impl std::fmt::Debug for App {
@@ -60,10 +84,14 @@ impl App {
     ) -> anyhow::Result<Self> {
         let mut catalog = Vec::new();
         let mut routes = HashMap::new();
+        let mut resumable = HashSet::new();
         for (index, tool) in tools.iter().enumerate() {
             for descriptor in &tool.descriptors {
                 catalog.push(to_mcp_tool(descriptor)?);
                 routes.insert(descriptor.name.clone(), index);
+                if descriptor.resumable {
+                    resumable.insert(descriptor.name.clone());
+                }
             }
         }
         let server = Server::new(ServerInfo {
@@ -84,7 +112,7 @@ impl App {
             {
                 anyhow::bail!(
                     "the tool profile for `{}` names `{unknown}`, which no component offers",
-                    profile.client
+                    profile.matcher
                 );
             }
         }
@@ -94,10 +122,12 @@ impl App {
             tools,
             catalog,
             routes,
+            resumable,
             upstream,
             redactor,
-            store,
+            store: Arc::new(store),
             profiles,
+            boot: uuid::Uuid::new_v4().to_string(),
         })
     }
 
@@ -119,18 +149,18 @@ impl App {
         &self.redactor
     }
 
-    /// Handles one message for `caller`. Returns the response to send, if
+    /// Handles one message from `from`. Returns the response to send, if
     /// any. Notifications produced while a tool runs (progress) go to
     /// `events`; without it, progress is dropped.
     pub async fn handle(
         &self,
         session: &mut Session,
         message: Message,
-        caller: &Caller,
+        from: Requester<'_>,
         events: Option<&mpsc::UnboundedSender<Value>>,
     ) -> Option<Value> {
         let client = session.client_info().map(|c| c.name.clone());
-        let catalog = self.catalog_for(client.as_deref());
+        let catalog = self.catalog_for(client.as_deref(), from.user_agent);
         match self.server.handle(session, message, &catalog) {
             Step::Reply(reply) => Some(reply),
             Step::Accepted => None,
@@ -140,13 +170,13 @@ impl App {
                 tracing::debug!(request = %request_id, "client cancelled a request");
                 None
             }
-            Step::CallTool(call) => Some(self.call_tool(call, caller, events).await),
+            Step::CallTool(call) => Some(self.call_tool(call, from, events).await),
         }
     }
 
-    /// The tools a client of that name may see and call.
-    pub fn catalog_for(&self, client: Option<&str>) -> Cow<'_, [Tool]> {
-        match profiles::select(&self.profiles, client) {
+    /// The tools a client of that name and user agent may see and call.
+    pub fn catalog_for(&self, client: Option<&str>, user_agent: Option<&str>) -> Cow<'_, [Tool]> {
+        match profiles::select(&self.profiles, client, user_agent) {
             None => Cow::Borrowed(&self.catalog),
             Some(profile) => Cow::Owned(
                 self.catalog
@@ -165,35 +195,74 @@ impl App {
                 && params.as_ref().and_then(|p| p.get("_meta")).and_then(|m| m.get("progressToken")).is_some())
     }
 
+    /// Runs a call at most once per idempotency key: the caller's
+    /// `idempotencyKey` when it gave one, else the JSON-RPC request itself
+    /// (session and id), so a retried request is answered from the outcome
+    /// of the first.
     async fn call_tool(
         &self,
         call: ToolCall,
-        caller: &Caller,
+        from: Requester<'_>,
         events: Option<&mpsc::UnboundedSender<Value>>,
     ) -> Value {
-        let idempotency_key = call
+        let caller = from.caller;
+        let explicit = call
             .arguments
             .get(IDEMPOTENCY_ARGUMENT)
             .or_else(|| call.meta.as_ref().and_then(|m| m.get(IDEMPOTENCY_META)))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let Some(key) = idempotency_key else {
-            let (result, _) = self.run_tool(&call, caller, events, None).await;
-            return Server::tool_result(&call.id, result);
+        let request_key = format!("{}\n{}", from.session_key, jsonrpc::id_value(&call.id));
+        let (key, arguments) = match &explicit {
+            Some(key) => (
+                idempotency::Key {
+                    subject: &caller.subject,
+                    scope: &call.name,
+                    key,
+                    ttl_secs: idempotency::RECORD_TTL_SECS,
+                },
+                Value::Object(call.arguments.clone()),
+            ),
+            None => (
+                idempotency::Key {
+                    subject: &caller.subject,
+                    scope: REQUEST_SCOPE,
+                    key: &request_key,
+                    ttl_secs: REQUEST_RECORD_TTL_SECS,
+                },
+                serde_json::json!({ "tool": call.name, "arguments": call.arguments }),
+            ),
         };
-        let arguments = Value::Object(call.arguments.clone());
+        // Only a caller's key names a job a tool can resume from its ledger.
+        let resumable = explicit.is_some() && self.resumable.contains(&call.name);
         let refuse = |text: &str| {
             Server::tool_result(&call.id, CallToolResult::error(vec![Content::text(text)]))
         };
-        match idempotency::claim(&self.store, &caller.subject, &call.name, &key, &arguments) {
-            Ok(Claim::Run(ticket)) => {
-                let (result, verdict) = self.run_tool(&call, caller, events, Some(key)).await;
+        match self.claim(&key, &arguments, resumable).await {
+            Ok(Claim::Run { ticket, resumed }) => {
+                if resumed {
+                    tracing::info!(tool = %call.name, subject = %caller.subject, "resuming an interrupted call");
+                }
+                let ledger = explicit
+                    .as_deref()
+                    .map(|key| Ledger::new(Arc::clone(&self.store), &caller.subject, &call.name, key));
+                let (mut result, verdict) = self
+                    .run_tool(&call, caller, events, explicit.clone(), ledger)
+                    .await;
+                if verdict == "stopped" && resumable {
+                    result.content.push(Content::text(
+                        "Call again with the same arguments and idempotencyKey to resume where it stopped: \
+                         nothing already done is repeated.",
+                    ));
+                }
                 let response = Server::tool_result(&call.id, result);
-                // Nothing can have happened upstream when the arguments were refused.
-                let definitive = !matches!(verdict, "invalid-arguments" | "unknown-tool");
-                if let Err(error) =
-                    idempotency::settle(&self.store, ticket, &response["result"], definitive)
-                {
+                let settlement = match verdict {
+                    // Nothing can have happened upstream when the arguments were refused.
+                    "invalid-arguments" | "unknown-tool" => Settlement::Release,
+                    "stopped" if resumable => Settlement::Interrupted,
+                    _ => Settlement::Done(&response["result"]),
+                };
+                if let Err(error) = ticket.settle(settlement) {
                     tracing::error!(error = %format!("{error:#}"), tool = %call.name, "recording an outcome failed");
                 }
                 response
@@ -206,15 +275,44 @@ impl App {
                 jsonrpc::success_response(&call.id, recorded)
             }
             Ok(Claim::Busy) => refuse(
-                "A call with this idempotencyKey is still running; wait for its result instead of calling again.",
+                "The same call is still running; wait for its result instead of calling again.",
+            ),
+            Ok(Claim::Conflict) if explicit.is_none() => jsonrpc::error_response_with(
+                Some(&call.id),
+                openphone_mcp_protocol::rmcp::model::ErrorCode::INVALID_REQUEST,
+                "This request id was already used in this session for a different request; use a new id.".into(),
             ),
             Ok(Claim::Conflict) => refuse(
                 "This idempotencyKey was already used with different arguments; use a new key for a different request.",
             ),
+            Ok(Claim::Interrupted) => refuse(
+                "An earlier attempt of this call was cut off (the server stopped or lost the call) before its outcome \
+                 was recorded, so whether it acted is unknown. Check first (fetch-messages shows what was sent), then \
+                 use a new idempotencyKey if it still needs doing.",
+            ),
             Err(error) => {
                 tracing::error!(error = %format!("{error:#}"), tool = %call.name, "claiming an idempotency key failed");
-                refuse("The idempotencyKey could not be recorded, so nothing was done. Try again.")
+                refuse("The call could not be recorded, so nothing was done. Try again.")
             }
+        }
+    }
+
+    /// Claims `key`; while a duplicate runs in this process, waits for its
+    /// outcome (up to the call timeout) so a retry gets the same answer.
+    async fn claim(
+        &self,
+        key: &idempotency::Key<'_>,
+        arguments: &Value,
+        resumable: bool,
+    ) -> anyhow::Result<Claim<'_>> {
+        let patience = self.sandbox.limits.call_timeout + Duration::from_secs(2);
+        let started = Instant::now();
+        loop {
+            let claim = idempotency::claim(&self.store, &self.boot, key, arguments, resumable)?;
+            if !matches!(claim, Claim::Busy) || started.elapsed() >= patience {
+                return Ok(claim);
+            }
+            tokio::time::sleep(BUSY_POLL).await;
         }
     }
 
@@ -225,6 +323,7 @@ impl App {
         caller: &Caller,
         events: Option<&mpsc::UnboundedSender<Value>>,
         idempotency_key: Option<String>,
+        ledger: Option<Ledger>,
     ) -> (CallToolResult, &'static str) {
         let Some(&index) = self.routes.get(&call.name) else {
             // The protocol layer only passes tools from the catalog.
@@ -247,6 +346,7 @@ impl App {
             },
             caller: caller.clone(),
             progress: forward.is_some().then_some(progress_tx),
+            ledger,
         };
         let started = Instant::now();
         let running = self.sandbox.call(

@@ -29,7 +29,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::app::App;
+use crate::app::{App, Requester};
 use crate::sandbox::Caller;
 use crate::store::Table;
 
@@ -257,11 +257,18 @@ async fn mcp_post(
 
     let batch = incoming.is_batch();
     let messages = incoming.into_messages();
+    let requester = RequesterParts {
+        session_key: session_id.as_deref().map(session_key).unwrap_or_default(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
     if !messages.iter().any(Message::expects_reply) {
         for message in messages {
             state
                 .app
-                .handle(&mut session, message, &state.caller, None)
+                .handle(&mut session, message, requester.of(&state), None)
                 .await;
         }
         if let Some(id) = &session_id
@@ -273,19 +280,35 @@ async fn mcp_post(
     }
 
     if !batch && App::wants_progress(&messages[0]) {
-        return stream_call(state, session, session_id, messages.into_iter().next());
+        return stream_call(
+            state,
+            session,
+            session_id,
+            requester,
+            messages.into_iter().next(),
+        );
     }
 
-    let mut replies = Vec::new();
-    for message in messages {
-        if let Some(reply) = state
-            .app
-            .handle(&mut session, message, &state.caller, None)
-            .await
-        {
-            replies.push(reply);
+    // Handled in a task of its own: a client that goes away mid-call does
+    // not cut the call off; its outcome is still recorded for a retry.
+    let task_state = Arc::clone(&state);
+    let handled = tokio::spawn(async move {
+        let mut replies = Vec::new();
+        for message in messages {
+            if let Some(reply) = task_state
+                .app
+                .handle(&mut session, message, requester.of(&task_state), None)
+                .await
+            {
+                replies.push(reply);
+            }
         }
-    }
+        (session, replies)
+    });
+    let (session, mut replies) = match handled.await {
+        Ok(done) => done,
+        Err(error) => return internal(anyhow::anyhow!("handling the request failed: {error}")),
+    };
     let session_id = match finish_session(&state, &session, session_id, is_initialize) {
         Ok(id) => id,
         Err(error) => return internal(error),
@@ -306,6 +329,7 @@ fn stream_call(
     state: Arc<HttpState>,
     mut session: Session,
     session_id: Option<String>,
+    requester: RequesterParts,
     message: Option<Message>,
 ) -> Response {
     let (events_tx, events_rx) = mpsc::unbounded_channel::<Value>();
@@ -313,7 +337,12 @@ fn stream_call(
         let Some(message) = message else { return };
         if let Some(reply) = state
             .app
-            .handle(&mut session, message, &state.caller, Some(&events_tx))
+            .handle(
+                &mut session,
+                message,
+                requester.of(&state),
+                Some(&events_tx),
+            )
             .await
         {
             let _ = events_tx.send(reply);
@@ -337,6 +366,22 @@ fn stream_call(
 
 fn tokio_stream_from(mut rx: mpsc::UnboundedReceiver<Value>) -> impl futures::Stream<Item = Value> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// What a request says about its sender, owned so a task can keep it.
+struct RequesterParts {
+    session_key: String,
+    user_agent: Option<String>,
+}
+
+impl RequesterParts {
+    fn of<'a>(&'a self, state: &'a HttpState) -> Requester<'a> {
+        Requester {
+            caller: &state.caller,
+            session_key: &self.session_key,
+            user_agent: self.user_agent.as_deref(),
+        }
+    }
 }
 
 /// Stores the session; for a successful `initialize`, creates its id.

@@ -4,9 +4,16 @@
 //! (atomically: `put_if_absent`). The claimant runs the tool and records the
 //! result; a later call with the same key — same user, same tool — gets the
 //! recorded result back instead of running again, so a retried send never
-//! texts twice. A call while the first is still running is told so; the
-//! same key with different arguments is refused. Outcomes in which nothing
-//! can have happened upstream (invalid arguments) release the key.
+//! texts twice. The same key with different arguments is refused. Outcomes
+//! in which nothing can have happened upstream (invalid arguments) release
+//! the key.
+//!
+//! A claim names the process that holds it. A claim whose holder is gone (a
+//! restart) or that was dropped without an outcome (the call was cut off)
+//! is *interrupted*: what the first call did is unknown. A resumable tool
+//! (one that keeps per-item records in the ledger) is simply run again; for
+//! any other tool the retry is told the outcome is unknown, and nothing is
+//! run — never a second send.
 //!
 //! Keys are stored as a SHA-256 of (subject, tool, key), so the store holds
 //! no client-chosen text.
@@ -19,92 +26,175 @@ use crate::store::{Store, Table};
 
 /// How long a finished outcome is kept.
 pub const RECORD_TTL_SECS: u64 = 7 * 24 * 3600;
-/// How long a claim is held for a running call; past it (a crash), the key is free again.
-pub const CLAIM_TTL_SECS: u64 = 15 * 60;
 
-/// The right to run, and where to record the outcome.
+/// Which key a call claims, and for how long its outcome is kept.
+#[derive(Debug, Clone)]
+pub struct Key<'a> {
+    pub subject: &'a str,
+    /// The tool, or a fixed scope when one key covers every tool (retried
+    /// JSON-RPC requests).
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub ttl_secs: u64,
+}
+
+/// The right to run, and where to record the outcome. Dropped without
+/// [`Ticket::settle`] (the call was cut off), it marks the claim interrupted.
 #[derive(Debug)]
-pub struct Ticket {
+pub struct Ticket<'s> {
+    store: &'s Store,
     record: String,
     arguments: String,
+    ttl_secs: u64,
+    settled: bool,
 }
 
 /// What a call with an idempotency key may do.
 #[derive(Debug)]
-pub enum Claim {
-    /// Nobody used this key: run, then [`settle`].
-    Run(Ticket),
+pub enum Claim<'s> {
+    /// Run, then [`Ticket::settle`]. `resumed` when an interrupted earlier
+    /// run of a resumable tool is taken over.
+    Run { ticket: Ticket<'s>, resumed: bool },
     /// The key has a recorded outcome: answer with this `CallToolResult` JSON.
     Replay(Value),
-    /// A call with this key is still running.
+    /// A call with this key is running in this process.
     Busy,
     /// The key was used with other arguments.
     Conflict,
+    /// An earlier call with this key was cut off before its outcome was
+    /// recorded, and the tool cannot resume: what it did is unknown.
+    Interrupted,
+}
+
+/// How a run ended, for [`Ticket::settle`].
+#[derive(Debug)]
+pub enum Settlement<'a> {
+    /// Record this `CallToolResult` JSON; retries replay it.
+    Done(&'a Value),
+    /// The run was stopped part-way; a retry resumes (resumable tools) or
+    /// is told the outcome is unknown.
+    Interrupted,
+    /// Nothing can have happened upstream: free the key.
+    Release,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
     arguments: String,
-    result: Option<Value>,
+    state: State,
 }
 
-/// Claims `key` for (`subject`, `tool`) with `arguments`.
-pub fn claim(
-    store: &Store,
-    subject: &str,
-    tool: &str,
-    key: &str,
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+enum State {
+    /// Held by the process whose boot id is `owner`.
+    Running {
+        owner: String,
+    },
+    Interrupted,
+    Done {
+        result: Value,
+    },
+}
+
+/// Claims `key` with `arguments` for the process `boot` (an id unique to
+/// this process run).
+pub fn claim<'s>(
+    store: &'s Store,
+    boot: &str,
+    key: &Key<'_>,
     arguments: &Value,
-) -> anyhow::Result<Claim> {
-    let record = hash(&[subject, tool, key]);
+    resumable: bool,
+) -> anyhow::Result<Claim<'s>> {
+    let record = hash(&[key.subject, key.scope, key.key]);
     let arguments = hash(&[&canonical(arguments)]);
-    let pending = serde_json::to_vec(&Record {
+    let running = serde_json::to_vec(&Record {
         arguments: arguments.clone(),
-        result: None,
+        state: State::Running {
+            owner: boot.to_owned(),
+        },
     })?;
-    if store.put_if_absent(Table::Outcomes, &record, &pending, CLAIM_TTL_SECS)? {
-        return Ok(Claim::Run(Ticket { record, arguments }));
+    let ticket = |store| Ticket {
+        store,
+        record: record.clone(),
+        arguments: arguments.clone(),
+        ttl_secs: key.ttl_secs,
+        settled: false,
+    };
+    if store.put_if_absent(Table::Outcomes, &record, &running, key.ttl_secs)? {
+        return Ok(Claim::Run {
+            ticket: ticket(store),
+            resumed: false,
+        });
     }
     let Some(bytes) = store.get(Table::Outcomes, &record)? else {
-        // The claim expired between the two reads; the caller may try again.
+        // Released between the two reads; the caller may try again.
         return Ok(Claim::Busy);
     };
     let existing: Record = serde_json::from_slice(&bytes)?;
-    Ok(match existing {
-        Record { arguments: a, .. } if a != arguments => Claim::Conflict,
-        Record {
-            result: Some(result),
-            ..
-        } => Claim::Replay(result),
-        Record { result: None, .. } => Claim::Busy,
+    if existing.arguments != arguments {
+        return Ok(Claim::Conflict);
+    }
+    Ok(match existing.state {
+        State::Done { result } => Claim::Replay(result),
+        State::Running { owner } if owner == boot => Claim::Busy,
+        State::Running { .. } | State::Interrupted if resumable => {
+            // Take over only if nobody else did in between.
+            if store.compare_and_put(Table::Outcomes, &record, &bytes, &running, key.ttl_secs)? {
+                Claim::Run {
+                    ticket: ticket(store),
+                    resumed: true,
+                }
+            } else {
+                Claim::Busy
+            }
+        }
+        State::Running { .. } | State::Interrupted => Claim::Interrupted,
     })
 }
 
-/// Records `result` for the ticket's key, or frees the key when
-/// `definitive` is false (nothing happened upstream).
-pub fn settle(
-    store: &Store,
-    ticket: Ticket,
-    result: &Value,
-    definitive: bool,
-) -> anyhow::Result<()> {
-    if !definitive {
-        store.remove(Table::Outcomes, &ticket.record)?;
-        return Ok(());
+impl Ticket<'_> {
+    /// Records how the run ended.
+    pub fn settle(mut self, settlement: Settlement<'_>) -> anyhow::Result<()> {
+        self.settled = true;
+        match settlement {
+            Settlement::Release => {
+                self.store.remove(Table::Outcomes, &self.record)?;
+                Ok(())
+            }
+            Settlement::Done(result) => self.write(State::Done {
+                result: result.clone(),
+            }),
+            Settlement::Interrupted => self.write(State::Interrupted),
+        }
     }
-    let record = Record {
-        arguments: ticket.arguments,
-        result: Some(result.clone()),
-    };
-    store.put(
-        Table::Outcomes,
-        &ticket.record,
-        &serde_json::to_vec(&record)?,
-        RECORD_TTL_SECS,
-    )
+
+    fn write(&self, state: State) -> anyhow::Result<()> {
+        let record = Record {
+            arguments: self.arguments.clone(),
+            state,
+        };
+        self.store.put(
+            Table::Outcomes,
+            &self.record,
+            &serde_json::to_vec(&record)?,
+            self.ttl_secs,
+        )
+    }
 }
 
-fn hash(parts: &[&str]) -> String {
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.settled
+            && let Err(error) = self.write(State::Interrupted)
+        {
+            tracing::error!(error = %format!("{error:#}"), "marking an interrupted call failed");
+        }
+    }
+}
+
+/// A SHA-256 over length-prefixed parts, hex-encoded.
+pub fn hash(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update((part.len() as u64).to_be_bytes());
@@ -128,49 +218,123 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn key<'a>(subject: &'a str, scope: &'a str, key: &'a str) -> Key<'a> {
+        Key {
+            subject,
+            scope,
+            key,
+            ttl_secs: RECORD_TTL_SECS,
+        }
+    }
+
     #[test]
     fn one_run_per_key_then_replays() {
         let store = Store::in_memory().unwrap();
         let args = json!({"to": "+15555550123", "idempotencyKey": "k"});
-        let Claim::Run(ticket) = claim(&store, "u", "send-message", "k", &args).unwrap() else {
+        let k = key("u", "send-message", "k");
+        let Claim::Run { ticket, resumed } = claim(&store, "boot", &k, &args, false).unwrap()
+        else {
             panic!("first claim")
         };
+        assert!(!resumed);
         assert!(matches!(
-            claim(&store, "u", "send-message", "k", &args).unwrap(),
+            claim(&store, "boot", &k, &args, false).unwrap(),
             Claim::Busy
         ));
-        settle(&store, ticket, &json!({"isError": false}), true).unwrap();
-        match claim(&store, "u", "send-message", "k", &args).unwrap() {
+        ticket
+            .settle(Settlement::Done(&json!({"isError": false})))
+            .unwrap();
+        match claim(&store, "boot", &k, &args, false).unwrap() {
             Claim::Replay(result) => assert_eq!(result, json!({"isError": false})),
             other => panic!("{other:?}"),
         }
         let other_args = json!({"to": "+15555550124", "idempotencyKey": "k"});
         assert!(matches!(
-            claim(&store, "u", "send-message", "k", &other_args).unwrap(),
+            claim(&store, "boot", &k, &other_args, false).unwrap(),
             Claim::Conflict
         ));
         // Another user, or another tool, has its own keys.
         assert!(matches!(
-            claim(&store, "v", "send-message", "k", &args).unwrap(),
-            Claim::Run(_)
+            claim(&store, "boot", &key("v", "send-message", "k"), &args, false).unwrap(),
+            Claim::Run { .. }
         ));
         assert!(matches!(
-            claim(&store, "u", "bulk-messages", "k", &args).unwrap(),
-            Claim::Run(_)
+            claim(
+                &store,
+                "boot",
+                &key("u", "bulk-messages", "k"),
+                &args,
+                false
+            )
+            .unwrap(),
+            Claim::Run { .. }
         ));
     }
 
     #[test]
     fn an_outcome_with_no_effect_frees_the_key() {
         let store = Store::in_memory().unwrap();
-        let args = json!({"to": "555"});
-        let Claim::Run(ticket) = claim(&store, "u", "t", "k", &args).unwrap() else {
+        let k = key("u", "t", "k");
+        let Claim::Run { ticket, .. } =
+            claim(&store, "boot", &k, &json!({"to": "555"}), false).unwrap()
+        else {
             panic!()
         };
-        settle(&store, ticket, &json!({}), false).unwrap();
+        ticket.settle(Settlement::Release).unwrap();
         assert!(matches!(
-            claim(&store, "u", "t", "k", &json!({"to": "+15555550123"})).unwrap(),
-            Claim::Run(_)
+            claim(&store, "boot", &k, &json!({"to": "+15555550123"}), false).unwrap(),
+            Claim::Run { .. }
+        ));
+    }
+
+    #[test]
+    fn a_cut_off_run_is_resumed_only_by_a_resumable_tool() {
+        let store = Store::in_memory().unwrap();
+        let args = json!({"recipients": ["+15555550123"]});
+        let k = key("u", "t", "k");
+        // Dropped without an outcome: the call was cut off.
+        drop(claim(&store, "boot", &k, &args, true).unwrap());
+        assert!(matches!(
+            claim(&store, "boot", &k, &args, false).unwrap(),
+            Claim::Interrupted
+        ));
+        let Claim::Run { ticket, resumed } = claim(&store, "boot", &k, &args, true).unwrap() else {
+            panic!("resumable tools resume")
+        };
+        assert!(resumed);
+        // Stopped at a deadline: resumable again, but not with other arguments.
+        ticket.settle(Settlement::Interrupted).unwrap();
+        assert!(matches!(
+            claim(&store, "boot", &k, &json!({}), true).unwrap(),
+            Claim::Conflict
+        ));
+        assert!(matches!(
+            claim(&store, "boot", &k, &args, true).unwrap(),
+            Claim::Run { resumed: true, .. }
+        ));
+    }
+
+    #[test]
+    fn a_claim_left_by_an_earlier_process_is_interrupted() {
+        let store = Store::in_memory().unwrap();
+        let args = json!({"to": "+15555550123"});
+        let k = key("u", "send-message", "k");
+        let Claim::Run { ticket, .. } = claim(&store, "old-boot", &k, &args, false).unwrap() else {
+            panic!()
+        };
+        // The process died: its ticket never settled nor dropped.
+        std::mem::forget(ticket);
+        assert!(matches!(
+            claim(&store, "old-boot", &k, &args, false).unwrap(),
+            Claim::Busy
+        ));
+        assert!(matches!(
+            claim(&store, "new-boot", &k, &args, false).unwrap(),
+            Claim::Interrupted
+        ));
+        assert!(matches!(
+            claim(&store, "new-boot", &k, &args, true).unwrap(),
+            Claim::Run { resumed: true, .. }
         ));
     }
 }

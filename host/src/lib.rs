@@ -9,6 +9,7 @@ pub mod app;
 pub mod budget;
 pub mod http;
 pub mod idempotency;
+pub mod ledger;
 pub mod profiles;
 pub mod redact;
 pub mod sandbox;

@@ -38,9 +38,16 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value = "auto")]
     log_format: LogFormat,
     /// Show clients whose name (clientInfo.name) contains CLIENT only these
-    /// tools: CLIENT=tool,tool. Repeatable; the first match wins; other
-    /// clients see every tool.
-    #[arg(long = "tool-profile", global = true, value_name = "CLIENT=TOOLS")]
+    /// tools: CLIENT=tool,tool; or match the HTTP User-Agent with
+    /// user-agent:TEXT=tool,tool. Repeatable (or `;`-separated in the
+    /// environment); the first match wins; other clients see every tool.
+    #[arg(
+        long = "tool-profile",
+        global = true,
+        value_name = "CLIENT=TOOLS",
+        env = "OPENPHONE_MCP_TOOL_PROFILES",
+        value_delimiter = ';'
+    )]
     tool_profiles: Vec<ToolProfile>,
     /// Memory one tool call may use, in MiB.
     #[arg(long, global = true, default_value_t = 64)]

@@ -1,16 +1,37 @@
 //! Per-client tool profiles: an operator can show some clients fewer tools.
 //!
 //! Every client sees every tool unless a profile matches it. A profile
-//! matches when its `client` text occurs, case-insensitively, in the name the
-//! client gave in `initialize` (`clientInfo.name`); the first match wins.
-//! Tools outside the profile are neither listed nor callable for that client.
+//! matches by client identity — its text occurs, case-insensitively, in the
+//! name the client gave in `initialize` (`clientInfo.name`) — or, written
+//! `user-agent:TEXT`, by the HTTP `User-Agent` of the request. The first
+//! matching profile wins. Tools outside it are neither listed nor callable
+//! for that client.
 
+use std::fmt;
 use std::str::FromStr;
 
-/// `CLIENT=tool,tool`: clients whose name contains CLIENT see only these tools.
+/// What a profile matches on (lower-cased text, found as a substring).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matcher {
+    /// `clientInfo.name` from `initialize`.
+    ClientName(String),
+    /// The HTTP `User-Agent` header (never present over stdio).
+    UserAgent(String),
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Matcher::ClientName(text) => write!(f, "client {text}"),
+            Matcher::UserAgent(text) => write!(f, "user-agent:{text}"),
+        }
+    }
+}
+
+/// `[client:|user-agent:]TEXT=tool,tool`: matching clients see only these tools.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolProfile {
-    pub client: String,
+    pub matcher: Matcher,
     pub tools: Vec<String>,
 }
 
@@ -20,12 +41,24 @@ impl FromStr for ToolProfile {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (client, tools) = text.split_once('=').ok_or_else(|| {
             format!(
-                "`{text}`: expected CLIENT=tool,tool (e.g. chatgpt=send-message,fetch-messages)"
+                "`{text}`: expected CLIENT=tool,tool or user-agent:TEXT=tool,tool \
+                 (e.g. chatgpt=send-message,fetch-messages)"
             )
         })?;
         let client = client.trim().to_lowercase();
-        if client.is_empty() {
-            return Err(format!("`{text}`: the client part before `=` is empty"));
+        let matcher = if let Some(agent) = client.strip_prefix("user-agent:") {
+            Matcher::UserAgent(agent.trim().to_owned())
+        } else {
+            Matcher::ClientName(
+                client
+                    .strip_prefix("client:")
+                    .unwrap_or(&client)
+                    .trim()
+                    .to_owned(),
+            )
+        };
+        if matches!(&matcher, Matcher::ClientName(t) | Matcher::UserAgent(t) if t.is_empty()) {
+            return Err(format!("`{text}`: the part before `=` names no client"));
         }
         let tools: Vec<String> = tools
             .split(',')
@@ -36,17 +69,26 @@ impl FromStr for ToolProfile {
         if tools.is_empty() {
             return Err(format!("`{text}`: name at least one tool after `=`"));
         }
-        Ok(ToolProfile { client, tools })
+        Ok(ToolProfile { matcher, tools })
     }
 }
 
-/// The profile for a client named `client_name`, if any matches.
+/// The profile for a client named `client_name` that sent `user_agent`, if
+/// any matches.
 pub fn select<'a>(
     profiles: &'a [ToolProfile],
     client_name: Option<&str>,
+    user_agent: Option<&str>,
 ) -> Option<&'a ToolProfile> {
-    let name = client_name?.to_lowercase();
-    profiles.iter().find(|p| name.contains(&p.client))
+    let name = client_name.map(str::to_lowercase);
+    let agent = user_agent.map(str::to_lowercase);
+    profiles.iter().find(|p| {
+        let (seen, text) = match &p.matcher {
+            Matcher::ClientName(text) => (&name, text),
+            Matcher::UserAgent(text) => (&agent, text),
+        };
+        seen.as_deref().is_some_and(|s| s.contains(text.as_str()))
+    })
 }
 
 #[cfg(test)]
@@ -56,9 +98,20 @@ mod tests {
     #[test]
     fn parses_and_refuses() {
         let p: ToolProfile = "ChatGPT = send-message, fetch-messages ,".parse().unwrap();
-        assert_eq!(p.client, "chatgpt");
+        assert_eq!(p.matcher, Matcher::ClientName("chatgpt".into()));
         assert_eq!(p.tools, vec!["send-message", "fetch-messages"]);
-        for bad in ["chatgpt", "=send-message", "chatgpt=", "chatgpt= , "] {
+        let p: ToolProfile = "client:Cursor=a".parse().unwrap();
+        assert_eq!(p.matcher, Matcher::ClientName("cursor".into()));
+        let p: ToolProfile = "User-Agent: openai-mcp/1=a".parse().unwrap();
+        assert_eq!(p.matcher, Matcher::UserAgent("openai-mcp/1".into()));
+        for bad in [
+            "chatgpt",
+            "=send-message",
+            "chatgpt=",
+            "chatgpt= , ",
+            "user-agent:=a",
+            "client: =a",
+        ] {
             assert!(bad.parse::<ToolProfile>().is_err(), "{bad}");
         }
     }
@@ -68,13 +121,30 @@ mod tests {
         let profiles: Vec<ToolProfile> =
             vec!["chatgpt=a".parse().unwrap(), "gpt=b".parse().unwrap()];
         assert_eq!(
-            select(&profiles, Some("openai-ChatGPT-connector"))
+            select(&profiles, Some("openai-ChatGPT-connector"), None)
                 .unwrap()
                 .tools,
             vec!["a"]
         );
-        assert_eq!(select(&profiles, Some("my-gpt")).unwrap().tools, vec!["b"]);
-        assert!(select(&profiles, Some("claude-ai")).is_none());
-        assert!(select(&profiles, None).is_none());
+        assert_eq!(
+            select(&profiles, Some("my-gpt"), None).unwrap().tools,
+            vec!["b"]
+        );
+        assert!(select(&profiles, Some("claude-ai"), None).is_none());
+        assert!(select(&profiles, None, None).is_none());
+    }
+
+    #[test]
+    fn matches_by_user_agent() {
+        let profiles: Vec<ToolProfile> = vec![
+            "user-agent:openai-mcp=a".parse().unwrap(),
+            "cursor=b".parse().unwrap(),
+        ];
+        let pick = |name, agent| select(&profiles, name, agent).map(|p| p.tools[0].as_str());
+        assert_eq!(pick(Some("x"), Some("OpenAI-MCP/1.0 (ChatGPT)")), Some("a"));
+        assert_eq!(pick(Some("Cursor"), Some("node")), Some("b"));
+        // A user-agent profile never matches on the client name, nor the reverse.
+        assert_eq!(pick(Some("openai-mcp"), None), None);
+        assert_eq!(pick(None, Some("cursor/1")), None);
     }
 }

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::app::App;
+use crate::app::{App, Requester};
 use crate::sandbox::Caller;
 
 /// Longest line accepted on stdin.
@@ -36,6 +36,14 @@ pub async fn serve(
     let mut lines = BufReader::new(input).lines();
     let mut session = Session::default();
     let mut running = JoinSet::new();
+    // One process serves one session: its retried requests are recognised
+    // under this name.
+    let session_key = Arc::new(uuid::Uuid::new_v4().to_string());
+    let from = Requester {
+        caller: &caller,
+        session_key: &session_key,
+        user_agent: None,
+    };
 
     while let Some(line) = lines.next_line().await? {
         if line.trim().is_empty() {
@@ -63,15 +71,21 @@ pub async fn serve(
         match incoming {
             Incoming::Single(message) if message.method() == Some("tools/call") => {
                 // Calls do not change the session: run them concurrently.
-                let (app, caller, out_tx, mut snapshot) = (
+                let (app, caller, session_key, out_tx, mut snapshot) = (
                     Arc::clone(&app),
                     caller.clone(),
+                    Arc::clone(&session_key),
                     out_tx.clone(),
                     session.clone(),
                 );
                 running.spawn(async move {
+                    let from = Requester {
+                        caller: &caller,
+                        session_key: &session_key,
+                        user_agent: None,
+                    };
                     if let Some(reply) = app
-                        .handle(&mut snapshot, message, &caller, Some(&out_tx))
+                        .handle(&mut snapshot, message, from, Some(&out_tx))
                         .await
                     {
                         let _ = out_tx.send(reply);
@@ -79,19 +93,15 @@ pub async fn serve(
                 });
             }
             Incoming::Single(message) => {
-                if let Some(reply) = app
-                    .handle(&mut session, message, &caller, Some(&out_tx))
-                    .await
-                {
+                if let Some(reply) = app.handle(&mut session, message, from, Some(&out_tx)).await {
                     let _ = out_tx.send(reply);
                 }
             }
             Incoming::Batch(messages) => {
                 let mut replies = Vec::new();
                 for message in messages {
-                    if let Some(reply) = app
-                        .handle(&mut session, message, &caller, Some(&out_tx))
-                        .await
+                    if let Some(reply) =
+                        app.handle(&mut session, message, from, Some(&out_tx)).await
                     {
                         replies.push(reply);
                     }

@@ -18,6 +18,8 @@ pub enum Table {
     Sessions,
     /// Outcomes of calls by idempotency key.
     Outcomes,
+    /// Per-item entries tools keep under an idempotency key (the `ledger` import).
+    Ledger,
 }
 
 impl Table {
@@ -25,6 +27,7 @@ impl Table {
         match self {
             Table::Sessions => TableDefinition::new("mcp_sessions"),
             Table::Outcomes => TableDefinition::new("call_outcomes"),
+            Table::Ledger => TableDefinition::new("tool_ledger"),
         }
     }
 }
@@ -106,6 +109,32 @@ impl Store {
         Ok(stored)
     }
 
+    /// Replaces the value under `key` with `value` only if it is still
+    /// `expected` (live); true if it replaced. The building block for
+    /// taking over a record another writer may be taking over at once.
+    pub fn compare_and_put(
+        &self,
+        table: Table,
+        key: &str,
+        expected: &[u8],
+        value: &[u8],
+        ttl_secs: u64,
+    ) -> anyhow::Result<bool> {
+        let txn = self.db.begin_write()?;
+        let replaced = {
+            let mut t = txn.open_table(table.definition())?;
+            let current = t
+                .get(key)?
+                .is_some_and(|v| live(v.value()) == Some(expected));
+            if current {
+                t.insert(key, encode(value, ttl_secs).as_slice())?;
+            }
+            current
+        };
+        txn.commit()?;
+        Ok(replaced)
+    }
+
     /// Removes `key`; true if something live was there.
     pub fn remove(&self, table: Table, key: &str) -> anyhow::Result<bool> {
         let txn = self.db.begin_write()?;
@@ -161,9 +190,29 @@ mod tests {
         assert!(store.remove(Table::Sessions, "a").unwrap());
         assert!(!store.remove(Table::Sessions, "a").unwrap());
         assert!(store.put_if_absent(Table::Sessions, "a", b"3", 60).unwrap());
+        assert!(
+            !store
+                .compare_and_put(Table::Sessions, "a", b"2", b"4", 60)
+                .unwrap()
+        );
+        assert!(
+            store
+                .compare_and_put(Table::Sessions, "a", b"3", b"4", 60)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .compare_and_put(Table::Sessions, "a", b"3", b"5", 60)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .compare_and_put(Table::Sessions, "b", b"", b"5", 60)
+                .unwrap()
+        );
         assert_eq!(
             store.get(Table::Sessions, "a").unwrap().as_deref(),
-            Some(&b"3"[..])
+            Some(&b"4"[..])
         );
     }
 

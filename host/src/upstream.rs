@@ -71,6 +71,19 @@ impl Upstream {
         key: &ApiKey,
         request: &ApiRequest,
     ) -> Result<ApiResponse, UpstreamError> {
+        self.send_after(key, request, || Ok(())).await
+    }
+
+    /// Like [`Upstream::send`], running `before_dispatch` once, after the
+    /// budget wait and just before the first attempt goes out. If it fails,
+    /// nothing is sent and its message is the `invalid-request` error.
+    pub async fn send_after(
+        &self,
+        key: &ApiKey,
+        request: &ApiRequest,
+        before_dispatch: impl FnOnce() -> Result<(), String>,
+    ) -> Result<ApiResponse, UpstreamError> {
+        let mut before_dispatch = Some(before_dispatch);
         let url = self.url(request)?;
         let body = match &request.body {
             Some(body) => {
@@ -94,6 +107,9 @@ impl Upstream {
                 tokio::time::sleep(self.backoff(attempt)).await;
             }
             self.budget.acquire(&fingerprint).await;
+            if let Some(hook) = before_dispatch.take() {
+                hook().map_err(UpstreamError::InvalidRequest)?;
+            }
             match self
                 .exchange(key, request.method, &url, body.as_deref())
                 .await

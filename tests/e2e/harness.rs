@@ -16,50 +16,56 @@ pub struct Server {
     child: Child,
     pub addr: String,
     logs: Arc<Mutex<Vec<String>>>,
-    _data_dir: tempfile::TempDir,
+    data_dir: tempfile::TempDir,
+    key: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
     /// Starts the server against `sim` with `key`, plus `extra` arguments.
     pub fn start(sim: &Simulator, key: &str, extra: &[&str]) -> Server {
+        Server::start_with_env(sim, key, extra, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables.
+    pub fn start_with_env(
+        sim: &Simulator,
+        key: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let mut cmd = command(sim, key, data_dir.path());
-        cmd.args(["serve", "--single-user", "--listen", "127.0.0.1:0"])
-            .args(extra);
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn server");
-        let logs = collect_lines(child.stderr.take().expect("stderr"));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            if let Some(addr) = logs.lock().unwrap().iter().find_map(|line| {
-                let v: serde_json::Value = serde_json::from_str(line).ok()?;
-                (v["message"].as_str()?.starts_with("serving MCP at"))
-                    .then(|| v["address"].as_str().map(str::to_owned))?
-            }) {
-                break addr;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "server exited with {status}: {}",
-                    logs.lock().unwrap().join("\n")
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server did not start: {}",
-                logs.lock().unwrap().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let args: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let (child, addr, logs) = launch(sim, key, data_dir.path(), &args, &env);
         Server {
             child,
             addr,
             logs,
-            _data_dir: data_dir,
+            data_dir,
+            key: key.to_owned(),
+            args,
+            env,
         }
+    }
+
+    /// Kills the process at once (as a crash or power loss would) and starts
+    /// it again on the same data directory and arguments. Logs of both runs
+    /// are kept.
+    pub fn crash_and_restart(&mut self, sim: &Simulator) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let before = self.logs();
+        let (child, addr, logs) =
+            launch(sim, &self.key, self.data_dir.path(), &self.args, &self.env);
+        logs.lock().unwrap().splice(0..0, before);
+        self.child = child;
+        self.addr = addr;
+        self.logs = logs;
     }
 
     pub fn url(&self) -> String {
@@ -70,6 +76,49 @@ impl Server {
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
     }
+}
+
+/// Spawns the server and waits until it listens.
+fn launch(
+    sim: &Simulator,
+    key: &str,
+    data_dir: &Path,
+    args: &[String],
+    env: &[(String, String)],
+) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+    let mut cmd = command(sim, key, data_dir);
+    cmd.args(["serve", "--single-user", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let logs = collect_lines(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        if let Some(addr) = logs.lock().unwrap().iter().find_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            (v["message"].as_str()?.starts_with("serving MCP at"))
+                .then(|| v["address"].as_str().map(str::to_owned))?
+        }) {
+            break addr;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "server exited with {status}: {}",
+                logs.lock().unwrap().join("\n")
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not start: {}",
+            logs.lock().unwrap().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (child, addr, logs)
 }
 
 impl Drop for Server {

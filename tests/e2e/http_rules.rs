@@ -30,7 +30,24 @@ impl Session {
 
     /// Initializes a session as a client named `client` (`clientInfo.name`).
     pub async fn open_as(url: &str, version: &str, client_name: &str) -> Session {
-        let client = reqwest::Client::new();
+        Session::open_with_client(url, version, client_name, reqwest::Client::new()).await
+    }
+
+    /// Initializes a session whose requests carry `User-Agent: user_agent`.
+    pub async fn open_with_agent(url: &str, user_agent: &str) -> Session {
+        let client = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .build()
+            .unwrap();
+        Session::open_with_client(url, "2025-11-25", "e2e", client).await
+    }
+
+    async fn open_with_client(
+        url: &str,
+        version: &str,
+        client_name: &str,
+        client: reqwest::Client,
+    ) -> Session {
         let mut init = initialize(version);
         init["params"]["clientInfo"]["name"] = json!(client_name);
         let response = client
@@ -77,6 +94,11 @@ impl Session {
     /// Sends a request and returns the JSON-RPC response.
     pub async fn request(&self, method: &str, params: Value) -> Value {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.request_with_id(json!(id), method, params).await
+    }
+
+    /// Sends a request with the given JSON-RPC id (a retry reuses one).
+    pub async fn request_with_id(&self, id: Value, method: &str, params: Value) -> Value {
         let response = self
             .post(&json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}))
             .await;
@@ -388,8 +410,54 @@ async fn tool_profiles_narrow_what_a_client_sees() {
     let other = Session::open_as(&server.url(), "2025-11-25", "claude-ai").await;
     assert_eq!(
         names(&other.request("tools/list", json!({})).await).len(),
-        4
+        5
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tool_profiles_match_the_user_agent() {
+    let sim = Simulator::start().await.unwrap();
+    // Set in the environment, `;`-separated, as an operator's unit file would.
+    let server = Server::start_with_env(
+        &sim,
+        BUSINESS_KEY,
+        &[],
+        &[(
+            "OPENPHONE_MCP_TOOL_PROFILES",
+            "user-agent:openai-mcp=fetch-messages;cursor=create-contact",
+        )],
+    );
+    let names = |reply: &Value| -> Vec<String> {
+        reply["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let agent = Session::open_with_agent(&server.url(), "openai-mcp/1.0 (ChatGPT)").await;
+    assert_eq!(
+        names(&agent.request("tools/list", json!({})).await),
+        vec!["fetch-messages"]
+    );
+    let refused = agent
+        .request(
+            "tools/call",
+            json!({"name":"send-message","arguments":{"from":"+12125550100","to":"+14155550111","content":"x"}}),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let cursor = Session::open_as(&server.url(), "2025-11-25", "Cursor").await;
+    assert_eq!(
+        names(&cursor.request("tools/list", json!({})).await),
+        vec!["create-contact"]
+    );
+    let plain = Session::open_with_agent(&server.url(), "curl/8").await;
+    assert_eq!(
+        names(&plain.request("tools/list", json!({})).await).len(),
+        5
+    );
+    assert!(sim.requests().is_empty(), "a hidden tool ran");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod bulk;
 mod cli;
 mod golden_tools;
 mod http_rules;

@@ -257,6 +257,7 @@ pub fn descriptor() -> ToolDescriptor {
             open_world: true,
         },
         scope: "contacts:write".into(),
+        resumable: false,
     }
 }
 

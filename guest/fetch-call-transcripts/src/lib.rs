@@ -235,6 +235,7 @@ pub fn descriptor() -> ToolDescriptor {
             open_world: true,
         },
         scope: "calls:read".into(),
+        resumable: false,
     }
 }
 

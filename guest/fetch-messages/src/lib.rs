@@ -158,6 +158,7 @@ pub fn descriptor() -> ToolDescriptor {
             open_world: true,
         },
         scope: "messages:read".into(),
+        resumable: false,
     }
 }
 

@@ -43,9 +43,62 @@ pub trait Api {
     }
 }
 
+/// Sending a request and recording a ledger entry at the moment it is
+/// dispatched (the WIT `upstream.send-recorded`).
+pub trait RecordedSend: Api {
+    /// Records `entry` for `item` as the request goes out, then waits for
+    /// the answer. Neither happens if the call is stopped before dispatch.
+    fn send_recorded(
+        &self,
+        request: ApiRequest,
+        item: &str,
+        entry: &str,
+    ) -> Result<ApiResponse, UpstreamError>;
+
+    /// `POST /v1{path}` recording `entry` for `item` at dispatch, decoding
+    /// a 2xx body as `T`.
+    fn post_recorded<B: Serialize, E: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        item: &str,
+        entry: &E,
+    ) -> Result<T, ApiError> {
+        let refuse =
+            |e: serde_json::Error| ApiError::Decode(format!("could not encode the request: {e}"));
+        let request = ApiRequest {
+            method: Method::Post,
+            path: path.to_owned(),
+            query: Vec::new(),
+            body: Some(serde_json::to_string(body).map_err(refuse)?),
+        };
+        let entry = serde_json::to_string(entry).map_err(refuse)?;
+        decode(self.send_recorded(request, item, &entry)?)
+    }
+}
+
 /// The host's `upstream` import.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HostApi;
+
+impl RecordedSend for HostApi {
+    fn send_recorded(
+        &self,
+        request: ApiRequest,
+        item: &str,
+        entry: &str,
+    ) -> Result<ApiResponse, UpstreamError> {
+        #[cfg(target_arch = "wasm32")]
+        return crate::bindings::openphone::mcp::upstream::send_recorded(&request, item, entry);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let _ = (request, item, entry);
+            Err(UpstreamError::Unavailable(
+                "no host outside the sandbox".into(),
+            ))
+        }
+    }
+}
 
 impl Api for HostApi {
     fn send(&self, request: ApiRequest) -> Result<ApiResponse, UpstreamError> {

@@ -7,25 +7,27 @@
 //! [`HostApi`], which forwards to the host's `upstream` import.
 //!
 //! What a guest can rely on (the `tool-plugin` world): the OpenPhone API
-//! through the host, logging and progress. Nothing else — no sockets, files,
-//! environment or clock that means anything.
+//! through the host, a [`Ledger`] of per-item records, logging and progress.
+//! Nothing else — no sockets, files or environment.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod api;
 pub mod args;
 pub mod bindings;
+pub mod ledger;
 pub mod log;
 pub mod phone;
 pub mod query;
 pub mod text;
 
-pub use api::{Api, ApiError, HostApi, explain_upstream};
+pub use api::{Api, ApiError, HostApi, RecordedSend, explain_upstream};
 pub use args::{input_schema, output_schema, parse_arguments};
 pub use bindings::exports::openphone::mcp::tool::Guest;
 pub use bindings::openphone::mcp::types::{
     ApiRequest, ApiResponse, CallContext, Method, ToolAnnotations, ToolDescriptor, ToolError,
     ToolOutput, UpstreamError,
 };
+pub use ledger::{HostLedger, Ledger, LedgerError};
 pub use phone::{E164, Inbox, PhoneError};
 pub use text::MessageText;
 

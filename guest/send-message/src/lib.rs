@@ -93,6 +93,7 @@ pub fn descriptor() -> ToolDescriptor {
             open_world: true,
         },
         scope: "messages:send".into(),
+        resumable: false,
     }
 }
 

@@ -14,9 +14,10 @@ use wasmtime_wasi::WasiCtx;
 use super::engine::{Sandbox, empty_wasi};
 use super::loader::LoadedTool;
 use super::wit::{
-    self, ApiRequest, ApiResponse, CallContext, Level, ToolDescriptor, ToolError, ToolOutput,
-    ToolPluginPre, UpstreamError,
+    self, ApiRequest, ApiResponse, CallContext, LedgerError, Level, ToolDescriptor, ToolError,
+    ToolOutput, ToolPluginPre, UpstreamError,
 };
+use crate::ledger::Ledger;
 use crate::redact::Redactor;
 use crate::secret::ApiKey;
 use crate::upstream::Upstream;
@@ -65,6 +66,7 @@ pub(crate) struct CallState {
     request_id: String,
     tool: String,
     progress: Option<mpsc::UnboundedSender<Progress>>,
+    ledger: Option<Ledger>,
     redactor: Arc<Redactor>,
     requests_left: u32,
     log_lines_left: u32,
@@ -109,6 +111,8 @@ pub struct CallRequest<'a> {
     pub context: CallContext,
     pub caller: Caller,
     pub progress: Option<mpsc::UnboundedSender<Progress>>,
+    /// The ledger of the call's idempotency key, when it has one.
+    pub ledger: Option<Ledger>,
 }
 
 impl Sandbox {
@@ -143,6 +147,7 @@ impl Sandbox {
             request_id,
             tool,
             progress: None,
+            ledger: None,
             redactor,
             requests_left: self.limits.requests_per_call,
             log_lines_left: MAX_LOG_LINES,
@@ -189,6 +194,7 @@ impl Sandbox {
         state.upstream = Some(upstream);
         state.caller = Some(request.caller);
         state.progress = request.progress;
+        state.ledger = request.ledger;
         let mut store = self.store(state, deadline);
 
         let run = async {
@@ -247,6 +253,27 @@ impl wit::openphone::mcp::types::Host for CallState {}
 
 impl wit::openphone::mcp::upstream::Host for CallState {
     async fn send(&mut self, request: ApiRequest) -> Result<ApiResponse, UpstreamError> {
+        self.dispatch(request, None).await
+    }
+
+    async fn send_recorded(
+        &mut self,
+        request: ApiRequest,
+        item: String,
+        entry: String,
+    ) -> Result<ApiResponse, UpstreamError> {
+        self.dispatch(request, Some((item, entry))).await
+    }
+}
+
+impl CallState {
+    /// Sends one request for the guest, recording `mark` in the ledger at
+    /// the moment it is dispatched.
+    async fn dispatch(
+        &mut self,
+        request: ApiRequest,
+        mark: Option<(String, String)>,
+    ) -> Result<ApiResponse, UpstreamError> {
         let (Some(upstream), Some(caller)) = (&self.upstream, &self.caller) else {
             return Err(UpstreamError::Unavailable(
                 "the API is not available while tools are listed".into(),
@@ -257,7 +284,22 @@ impl wit::openphone::mcp::upstream::Host for CallState {
         }
         self.requests_left -= 1;
         let started = std::time::Instant::now();
-        let result = upstream.send(&caller.key, &request).await;
+        let ledger = &mut self.ledger;
+        let record = || match mark {
+            None => Ok(()),
+            Some((item, entry)) => match ledger {
+                None => Err("the call has no idempotencyKey to record it under".to_owned()),
+                Some(ledger) => ledger.put(&item, &entry).map_err(|e| match e {
+                    LedgerError::NoKey => {
+                        "the call has no idempotencyKey to record it under".into()
+                    }
+                    LedgerError::Refused(m) | LedgerError::Unavailable(m) => {
+                        format!("its record could not be written: {m}")
+                    }
+                }),
+            },
+        };
+        let result = upstream.send_after(&caller.key, &request, record).await;
         tracing::debug!(
             request_id = %self.request_id,
             tool = %self.tool,
@@ -268,6 +310,22 @@ impl wit::openphone::mcp::upstream::Host for CallState {
             "upstream request"
         );
         result
+    }
+}
+
+impl wit::openphone::mcp::ledger::Host for CallState {
+    fn get(&mut self, item: String) -> wasmtime::Result<Result<Option<String>, LedgerError>> {
+        Ok(match &self.ledger {
+            Some(ledger) => ledger.get(&item),
+            None => Err(LedgerError::NoKey),
+        })
+    }
+
+    fn put(&mut self, item: String, entry: String) -> wasmtime::Result<Result<(), LedgerError>> {
+        Ok(match &mut self.ledger {
+            Some(ledger) => ledger.put(&item, &entry),
+            None => Err(LedgerError::NoKey),
+        })
     }
 }
 

@@ -206,6 +206,7 @@ mod tests {
                 open_world: true,
             },
             scope: "messages:send".into(),
+            resumable: false,
         }
     }
 
@@ -235,6 +236,7 @@ mod tests {
             },
             ToolDescriptor {
                 scope: "admin".into(),
+                resumable: false,
                 ..descriptor()
             },
         ] {

@@ -5,6 +5,7 @@ wasmtime::component::bindgen!({
     path: "../wit",
     imports: {
         "openphone:mcp/upstream.send": async,
+        "openphone:mcp/upstream.send-recorded": async,
         default: trappable,
     },
     exports: { default: async },
@@ -13,4 +14,6 @@ wasmtime::component::bindgen!({
 
 pub use exports::openphone::mcp::tool::{CallContext, ToolDescriptor, ToolError, ToolOutput};
 pub use openphone::mcp::log::Level;
-pub use openphone::mcp::types::{ApiRequest, ApiResponse, Method, ToolAnnotations, UpstreamError};
+pub use openphone::mcp::types::{
+    ApiRequest, ApiResponse, LedgerError, Method, ToolAnnotations, UpstreamError,
+};

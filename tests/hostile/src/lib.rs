@@ -55,6 +55,7 @@ fn descriptor(name: &str, description: &str) -> ToolDescriptor {
             open_world: false,
         },
         scope: "messages:read".into(),
+        resumable: false,
     }
 }
 
