@@ -4,6 +4,7 @@
 mod harness;
 
 mod cli;
+mod failures;
 mod golden_tools;
 mod http_rules;
 mod idempotency;
