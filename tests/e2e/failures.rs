@@ -1,14 +1,16 @@
 //! Every upstream failure of every OpenPhone tool ends as a clear tool result.
 //!
-//! For `send-message`, `create-contact`, `fetch-messages` and
+//! For `send-message`, `bulk-messages`, `create-contact`, `fetch-messages` and
 //! `fetch-call-transcripts`, each failure the API can produce — a rejected key
 //! (401), no credits (402), not allowed (403), not found (404), rate limiting
 //! (429, after the host's retries for a read), a server error (5xx, likewise)
 //! and no answer in time — is driven through the real host binary against the
 //! simulator. Each result must be `isError: true` with a human explanation of
 //! that failure, quote no raw JSON body, and leak the API key neither in the
-//! result nor in any log line. Writes are sent once, and say when their outcome
-//! is unknown; reads are retried on 429, 5xx and timeouts, then give up.
+//! result nor in any log line. Writes are sent once (a bulk send re-sends only
+//! what the API refused with 429, which it did not process), and say when
+//! their outcome is unknown; reads are retried on 429, 5xx and timeouts, then
+//! give up.
 
 use openphone_sim::{
     ALICE, BOB, BUSINESS_KEY, DAVE, Fault, NO_CREDITS_KEY, NO_CREDITS_PHONE_ID, RecordedRequest,
@@ -24,6 +26,9 @@ const UNKNOWN_KEY: &str = "sim-unknown-key-9999999999999999";
 
 /// Attempts the host makes for a read before giving up, the first included.
 const READ_ATTEMPTS: usize = 4;
+
+/// Attempts `bulk-messages` makes for a send refused with 429, the first included.
+const BULK_RATE_LIMITED_ATTEMPTS: usize = 4;
 
 /// The host's per-request time limit in these tests, and a slower answer.
 const UPSTREAM_TIMEOUT_SECS: &str = "1";
@@ -41,6 +46,7 @@ const RAW_BODY_MARKERS: [&str; 5] = [
 #[derive(Debug, Clone, Copy)]
 enum Tool {
     SendMessage,
+    BulkMessages,
     CreateContact,
     FetchMessages,
     FetchCallTranscripts,
@@ -50,6 +56,7 @@ impl Tool {
     fn name(self) -> &'static str {
         match self {
             Tool::SendMessage => "send-message",
+            Tool::BulkMessages => "bulk-messages",
             Tool::CreateContact => "create-contact",
             Tool::FetchMessages => "fetch-messages",
             Tool::FetchCallTranscripts => "fetch-call-transcripts",
@@ -61,6 +68,10 @@ impl Tool {
             Tool::SendMessage => {
                 json!({ "from": SALES_PHONE_ID, "to": BOB, "content": "Your order is ready" })
             }
+            Tool::BulkMessages => json!({
+                "from": SALES_PHONE_ID, "recipients": [BOB], "content": "Closed Monday",
+                "idempotencyKey": "failures-1"
+            }),
             Tool::CreateContact => {
                 json!({ "contacts": [{ "firstName": "Bo", "lastName": "Lee", "company": "Acme" }] })
             }
@@ -76,7 +87,7 @@ impl Tool {
     /// The request that carries the tool's work, where faults are injected.
     fn request(self) -> (&'static str, &'static str) {
         match self {
-            Tool::SendMessage => ("POST", "/v1/messages"),
+            Tool::SendMessage | Tool::BulkMessages => ("POST", "/v1/messages"),
             Tool::CreateContact => ("POST", "/v1/contacts"),
             Tool::FetchMessages => ("GET", "/v1/messages"),
             Tool::FetchCallTranscripts => ("GET", "/v1/calls"),
@@ -91,6 +102,7 @@ impl Tool {
     fn outcome_unknown(self) -> Option<&'static str> {
         match self {
             Tool::SendMessage => Some("unknown whether the message was sent"),
+            Tool::BulkMessages => Some("unknown whether this message was sent"),
             Tool::CreateContact => Some("may have been created"),
             Tool::FetchMessages | Tool::FetchCallTranscripts => None,
         }
@@ -165,12 +177,16 @@ impl Failure {
             Failure::Timeout => Fault::delay(SLOW_ANSWER_MS),
             _ => Fault::status(self.status()?),
         };
-        let times = if !tool.is_write() && self.retried_on_reads() {
-            READ_ATTEMPTS
-        } else {
-            1
-        };
-        Some(fault.on(method, path).times(times as u32))
+        Some(fault.on(method, path).times(self.attempts(tool) as u32))
+    }
+
+    /// Requests `tool` makes for its work when the API fails this way.
+    fn attempts(self, tool: Tool) -> usize {
+        match (tool, self) {
+            (Tool::BulkMessages, Failure::RateLimited) => BULK_RATE_LIMITED_ATTEMPTS,
+            _ if !tool.is_write() && self.retried_on_reads() => READ_ATTEMPTS,
+            _ => 1,
+        }
     }
 
     /// Phrases the explanation must contain: each disappears if the mapping
@@ -282,12 +298,10 @@ async fn prove(tool: Tool, failure: Failure) {
             );
         }
         _ => {
-            let expected = if !tool.is_write() && failure.retried_on_reads() {
-                READ_ATTEMPTS
-            } else {
-                1
-            };
-            let what = if tool.is_write() {
+            let expected = failure.attempts(tool);
+            let what = if let (Tool::BulkMessages, Failure::RateLimited) = (tool, failure) {
+                "a send refused with 429 was not processed: re-sent after pauses, then given up"
+            } else if tool.is_write() {
                 "a write must be sent exactly once"
             } else if failure.retried_on_reads() {
                 "a read is retried, then given up"
@@ -312,16 +326,23 @@ async fn prove(tool: Tool, failure: Failure) {
         }
     }
 
-    if let Tool::CreateContact = tool {
-        let status = &reply["result"]["structuredContent"]["contacts"][0]["status"];
+    let per_item = match tool {
+        Tool::CreateContact => Some(&reply["result"]["structuredContent"]["contacts"][0]["status"]),
+        // A rejected key fails the inbox lookup before any recipient.
+        Tool::BulkMessages if !matches!(failure, Failure::KeyRejected) => {
+            Some(&reply["result"]["structuredContent"]["recipients"][0]["outcome"])
+        }
+        _ => None,
+    };
+    if let Some(outcome) = per_item {
         let expected = if matches!(failure, Failure::UpstreamDown | Failure::Timeout) {
             "unknown"
         } else {
             "failed"
         };
         assert_eq!(
-            status, expected,
-            "{case}: the contact's outcome is wrong: {text}"
+            outcome, expected,
+            "{case}: the item's outcome is wrong: {text}"
         );
     }
 
@@ -347,10 +368,16 @@ matrix! {
     send_message_forbidden: SendMessage, Forbidden;
     send_message_not_found: SendMessage, NotFound;
     send_message_rate_limited: SendMessage, RateLimited;
-    #[ignore = "send-message maps a 5xx answer to its POST to a plain failure that says \
-        \"Try again later\" instead of saying the outcome is unknown"]
     send_message_upstream_down: SendMessage, UpstreamDown;
     send_message_timeout: SendMessage, Timeout;
+
+    bulk_messages_key_rejected: BulkMessages, KeyRejected;
+    bulk_messages_no_credits: BulkMessages, NoCredits;
+    bulk_messages_forbidden: BulkMessages, Forbidden;
+    bulk_messages_not_found: BulkMessages, NotFound;
+    bulk_messages_rate_limited: BulkMessages, RateLimited;
+    bulk_messages_upstream_down: BulkMessages, UpstreamDown;
+    bulk_messages_timeout: BulkMessages, Timeout;
 
     create_contact_key_rejected: CreateContact, KeyRejected;
     create_contact_no_credits: CreateContact, NoCredits;

@@ -234,7 +234,15 @@ impl StatusError {
             429 => {
                 "OpenPhone is rate-limiting this account (429, 10 requests per second). Wait a moment and try again."
             }
-            500..=599 => "OpenPhone had a server error. Try again later.",
+            // Only writes see a 5xx here (the host retries reads), and a write
+            // may have been carried out before the error: the tool says what
+            // that means, so no advice to retry.
+            500..=599 => {
+                return format!(
+                    "OpenPhone had a server error ({}).{said}{code}",
+                    self.status
+                );
+            }
             _ => "OpenPhone answered with an unexpected status.",
         };
         format!("{what}{said}{code}")

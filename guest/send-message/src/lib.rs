@@ -129,6 +129,13 @@ pub fn send(api: &impl Api, args: SendMessage) -> Result<ToolOutput, ToolError> 
                 openphone_guest::explain_upstream(&e)
             )))
         }
+        // A server error may come after the message was accepted.
+        Err(e @ ApiError::Status(_)) if e.status().is_some_and(|s| s >= 500) => {
+            Err(ToolError::Failed(format!(
+                "{e} It is unknown whether the message was sent: check the conversation with \
+                 fetch-messages before sending it again."
+            )))
+        }
         Err(ApiError::Upstream(e)) => Err(ToolError::Upstream(e)),
         Err(e) => Err(ToolError::Failed(e.to_string())),
     }
@@ -268,6 +275,22 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(api.sent.borrow().len(), 1);
+
+        // A server error may follow an accepted message: unknown too, no "try again".
+        let api = Fake::answering(503, r#"{"message":"Service Unavailable","code":"0200503"}"#);
+        let err = send(
+            &api,
+            args(r#"{"from":"PN1","to":"+15555550123","content":"hi"}"#),
+        )
+        .unwrap_err();
+        let ToolError::Failed(m) = &err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            m.contains("server error (503)") && m.contains("unknown whether"),
+            "{m}"
+        );
+        assert!(!m.to_lowercase().contains("try again"), "{m}");
     }
 
     #[test]
