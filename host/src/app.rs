@@ -55,6 +55,8 @@ pub struct App {
     routes: HashMap<String, usize>,
     /// Tools whose descriptor says they resume from their ledger.
     resumable: HashSet<String>,
+    /// Tools that change nothing upstream: running one again is always safe.
+    read_only: HashSet<String>,
     upstream: Arc<Upstream>,
     redactor: Arc<Redactor>,
     store: Arc<Store>,
@@ -85,12 +87,16 @@ impl App {
         let mut catalog = Vec::new();
         let mut routes = HashMap::new();
         let mut resumable = HashSet::new();
+        let mut read_only = HashSet::new();
         for (index, tool) in tools.iter().enumerate() {
             for descriptor in &tool.descriptors {
                 catalog.push(to_mcp_tool(descriptor)?);
                 routes.insert(descriptor.name.clone(), index);
                 if descriptor.resumable {
                     resumable.insert(descriptor.name.clone());
+                }
+                if descriptor.annotations.read_only {
+                    read_only.insert(descriptor.name.clone());
                 }
             }
         }
@@ -123,6 +129,7 @@ impl App {
             catalog,
             routes,
             resumable,
+            read_only,
             upstream,
             redactor,
             store: Arc::new(store),
@@ -233,8 +240,10 @@ impl App {
                 serde_json::json!({ "tool": call.name, "arguments": call.arguments }),
             ),
         };
-        // Only a caller's key names a job a tool can resume from its ledger.
-        let resumable = explicit.is_some() && self.resumable.contains(&call.name);
+        // Only a caller's key names a job a tool can resume from its ledger;
+        // a read-only tool can simply run again.
+        let read_only = self.read_only.contains(&call.name);
+        let resumable = read_only || (explicit.is_some() && self.resumable.contains(&call.name));
         let refuse = |text: &str| {
             Server::tool_result(&call.id, CallToolResult::error(vec![Content::text(text)]))
         };
@@ -249,7 +258,7 @@ impl App {
                 let (mut result, verdict) = self
                     .run_tool(&call, caller, events, explicit.clone(), ledger)
                     .await;
-                if verdict == "stopped" && resumable {
+                if verdict == "stopped" && resumable && !read_only {
                     result.content.push(Content::text(
                         "Call again with the same arguments and idempotencyKey to resume where it stopped: \
                          nothing already done is repeated.",
@@ -259,6 +268,8 @@ impl App {
                 let settlement = match verdict {
                     // Nothing can have happened upstream when the arguments were refused.
                     "invalid-arguments" | "unknown-tool" => Settlement::Release,
+                    // Stopped part-way: a retry runs it again.
+                    "stopped" if read_only => Settlement::Release,
                     "stopped" if resumable => Settlement::Interrupted,
                     _ => Settlement::Done(&response["result"]),
                 };
@@ -286,9 +297,9 @@ impl App {
                 "This idempotencyKey was already used with different arguments; use a new key for a different request.",
             ),
             Ok(Claim::Interrupted) => refuse(
-                "An earlier attempt of this call was cut off (the server stopped or lost the call) before its outcome \
-                 was recorded, so whether it acted is unknown. Check first (fetch-messages shows what was sent), then \
-                 use a new idempotencyKey if it still needs doing.",
+                "An earlier attempt of this call was cut off (the server stopped or lost it) before its outcome was \
+                 recorded, so whether it acted is unknown. Check first (fetch-messages shows sent texts), then repeat \
+                 it as a new request, with a new idempotencyKey if you gave one.",
             ),
             Err(error) => {
                 tracing::error!(error = %format!("{error:#}"), tool = %call.name, "claiming an idempotency key failed");

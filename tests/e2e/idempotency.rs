@@ -199,3 +199,33 @@ async fn a_send_cut_off_by_a_crash_is_never_repeated() {
     let posts = sim.requests().iter().filter(|r| r.method == "POST").count();
     assert_eq!(posts, 1, "the send went out again after the restart");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_stopped_at_its_deadline_runs_again_when_retried() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, BUSINESS_KEY, &["--call-timeout-secs", "1"]);
+    let session = Session::open(&server.url()).await;
+    sim.inject(Fault::delay(2_500).on("GET", "/v1/messages").times(1));
+    let call = json!({"name":"fetch-messages","arguments":{
+        "inbox": openphone_sim::SALES_PHONE_ID, "participant": openphone_sim::BOB, "maxResults": 3}});
+
+    let first = session
+        .request_with_id(json!("read-1"), "tools/call", call.clone())
+        .await;
+    let text = first["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains("did not finish"), "{first}");
+    // Nothing changed upstream, so the retry runs instead of replaying the stop.
+    let retry = session
+        .request_with_id(json!("read-1"), "tools/call", call)
+        .await;
+    assert_eq!(retry["result"]["isError"], false, "{retry}");
+    assert!(retry["result"]["_meta"].is_null(), "{retry}");
+    assert_eq!(
+        retry["result"]["structuredContent"]["messages"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+}
