@@ -99,11 +99,7 @@ async fn reports_every_recipient_with_progress() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = response.text().await.unwrap();
-    let events: Vec<Value> = body
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
-        .map(|d| serde_json::from_str(d.trim()).unwrap())
-        .collect();
+    let events = crate::http_rules::sse_events(&body);
     let (reply, progress) = events.split_last().unwrap();
     let steps: Vec<f64> = progress
         .iter()

@@ -109,6 +109,24 @@ impl Session {
     }
 }
 
+/// The tool names of a `tools/list` reply.
+fn tool_names(reply: &Value) -> Vec<String> {
+    reply["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The JSON messages of an SSE response body.
+pub fn sse_events(body: &str) -> Vec<Value> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
+        .map(|d| serde_json::from_str(d.trim()).unwrap())
+        .collect()
+}
+
 fn initialize(version: &str) -> Value {
     json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
         "protocolVersion": version, "capabilities": {}, "clientInfo": {"name":"e2e","version":"1"}}})
@@ -365,11 +383,7 @@ async fn progress_is_streamed_over_sse() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let body = response.text().await.unwrap();
-    let events: Vec<Value> = body
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
-        .map(|d| serde_json::from_str(d.trim()).unwrap())
-        .collect();
+    let events = sse_events(&body);
     assert_eq!(events.len(), 2, "{body}");
     assert_eq!(events[0]["method"], "notifications/progress");
     assert_eq!(events[0]["params"]["progressToken"], "tok-1");
@@ -386,17 +400,9 @@ async fn tool_profiles_narrow_what_a_client_sees() {
         BUSINESS_KEY,
         &["--tool-profile", "chatgpt=fetch-messages,send-message"],
     );
-    let names = |reply: &Value| -> Vec<String> {
-        reply["result"]["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
 
     let chatgpt = Session::open_as(&server.url(), "2025-11-25", "openai-ChatGPT").await;
-    let listed = names(&chatgpt.request("tools/list", json!({})).await);
+    let listed = tool_names(&chatgpt.request("tools/list", json!({})).await);
     assert_eq!(listed, vec!["send-message", "fetch-messages"]);
     let refused = chatgpt
         .request(
@@ -409,7 +415,7 @@ async fn tool_profiles_narrow_what_a_client_sees() {
 
     let other = Session::open_as(&server.url(), "2025-11-25", "claude-ai").await;
     assert_eq!(
-        names(&other.request("tools/list", json!({})).await).len(),
+        tool_names(&other.request("tools/list", json!({})).await).len(),
         5
     );
 }
@@ -427,17 +433,9 @@ async fn tool_profiles_match_the_user_agent() {
             "user-agent:openai-mcp=fetch-messages;cursor=create-contact",
         )],
     );
-    let names = |reply: &Value| -> Vec<String> {
-        reply["result"]["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let agent = Session::open_with_agent(&server.url(), "openai-mcp/1.0 (ChatGPT)").await;
     assert_eq!(
-        names(&agent.request("tools/list", json!({})).await),
+        tool_names(&agent.request("tools/list", json!({})).await),
         vec!["fetch-messages"]
     );
     let refused = agent
@@ -449,12 +447,12 @@ async fn tool_profiles_match_the_user_agent() {
     assert_eq!(refused["error"]["code"], -32602, "{refused}");
     let cursor = Session::open_as(&server.url(), "2025-11-25", "Cursor").await;
     assert_eq!(
-        names(&cursor.request("tools/list", json!({})).await),
+        tool_names(&cursor.request("tools/list", json!({})).await),
         vec!["create-contact"]
     );
     let plain = Session::open_with_agent(&server.url(), "curl/8").await;
     assert_eq!(
-        names(&plain.request("tools/list", json!({})).await).len(),
+        tool_names(&plain.request("tools/list", json!({})).await).len(),
         5
     );
     assert!(sim.requests().is_empty(), "a hidden tool ran");

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use openphone_guest::query::{WorkspaceNumber, parse_rfc3339, resolve_inbox};
+use openphone_guest::query::{ListedMessage, WorkspaceNumber, parse_rfc3339, resolve_inbox};
 use openphone_guest::{
     ApiError, E164, HostApi, HostLedger, Ledger, LedgerError, RecordedSend, ToolError, ToolOutput,
     UpstreamError, log,
@@ -98,20 +98,6 @@ struct AcceptedMessage {
 #[derive(Debug, Deserialize)]
 struct MessageList {
     data: Vec<ListedMessage>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListedMessage {
-    id: String,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    direction: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    created_at: Option<String>,
 }
 
 /// Why the loop stops sending before the end of the list.

@@ -22,7 +22,7 @@ use openphone_guest::{
 use serde::{Deserialize, Serialize};
 
 use openphone_guest::query::{
-    Conversation, Page, api_failure, check_window, later_bound, parse_rfc3339,
+    Conversation, ListedMessage, Page, api_failure, check_window, later_bound, parse_rfc3339,
     recent_conversations, resolve_inbox, time_key,
 };
 pub use openphone_guest::query::{Count, DateTime, WorkspaceNumber};
@@ -114,25 +114,6 @@ pub struct ConversationIncluded {
     pub participants: Vec<String>,
     /// How many of the returned messages come from it.
     pub messages: usize,
-}
-
-/// A message as `GET /v1/messages` lists it (the fields this tool reads).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ApiMessage {
-    id: String,
-    #[serde(default)]
-    to: Vec<String>,
-    #[serde(default)]
-    from: Option<String>,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    direction: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    created_at: Option<String>,
 }
 
 /// The descriptor listed in `tools/list`.
@@ -229,9 +210,9 @@ fn read_thread(
     after: Option<String>,
     window: &Window<'_>,
     report: &mut impl FnMut(usize),
-) -> Result<(Vec<ApiMessage>, bool), ToolError> {
+) -> Result<(Vec<ListedMessage>, bool), ToolError> {
     let after = after.or_else(|| window.after.map(|a| a.as_str().to_owned()));
-    let mut got: Vec<ApiMessage> = Vec::new();
+    let mut got: Vec<ListedMessage> = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let page_size = (window.limit - got.len()).min(API_PAGE_MAX).to_string();
@@ -248,7 +229,7 @@ fn read_thread(
         if let Some(token) = &token {
             query.push(("pageToken", token));
         }
-        let page: Page<ApiMessage> = api.get("/messages", &query).map_err(|e| {
+        let page: Page<ListedMessage> = api.get("/messages", &query).map_err(|e| {
             api_failure(
                 &format!(
                     "Could not read the messages between {} and {}",
@@ -273,14 +254,18 @@ fn read_thread(
 }
 
 /// Newest first, at most `limit`; `more` also when the API sent extra.
-fn finish(mut messages: Vec<ApiMessage>, limit: usize, more: bool) -> (Vec<ApiMessage>, bool) {
+fn finish(
+    mut messages: Vec<ListedMessage>,
+    limit: usize,
+    more: bool,
+) -> (Vec<ListedMessage>, bool) {
     sort_newest_first(&mut messages);
     let extra = messages.len() > limit;
     messages.truncate(limit);
     (messages, more || extra)
 }
 
-fn sort_newest_first(messages: &mut [ApiMessage]) {
+fn sort_newest_first(messages: &mut [ListedMessage]) {
     messages.sort_by_cached_key(|m| std::cmp::Reverse(time_key(m.created_at.as_deref())));
 }
 
@@ -292,7 +277,7 @@ fn read_conversations(
 ) -> Result<(Vec<MessageItem>, Vec<ConversationIncluded>, bool), ToolError> {
     let (conversations, more_conversations) = recent_conversations(api, inbox, window.after)?;
     let total = conversations.len();
-    let mut kept: Vec<(ApiMessage, usize)> = Vec::new();
+    let mut kept: Vec<(ListedMessage, usize)> = Vec::new();
     let mut truncated = more_conversations;
     for (index, conversation) in conversations.iter().enumerate() {
         log::progress(
@@ -367,7 +352,7 @@ fn read_conversations(
 }
 
 fn to_item(
-    message: ApiMessage,
+    message: ListedMessage,
     inbox: &WorkspaceNumber,
     participants: &[String],
     conversation_id: Option<String>,

@@ -29,6 +29,26 @@ pub fn api_failure(context: &str, error: ApiError) -> ToolError {
     }
 }
 
+/// A message as `GET /v1/messages` lists it (the fields the tools read).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedMessage {
+    pub id: String,
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+    /// `incoming` or `outgoing`, relative to the workspace number.
+    #[serde(default)]
+    pub direction: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
 /// One of the workspace's numbers, as `GET /v1/phone-numbers` lists it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
