@@ -133,6 +133,13 @@ async fn reports_every_recipient_with_progress() {
     assert_eq!(outcomes[116]["to"], to[3]);
     assert_eq!(texted(&sim).len(), 115);
     assert!(texted(&sim).values().all(|n| *n == 1));
+    // The simulator answers 429 above 10 requests/s: the host's pacing kept under it.
+    let limited: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == Some(429))
+        .collect();
+    assert!(limited.is_empty(), "rate limit hit: {limited:?}");
 
     // The same call again is answered from the record: nothing is sent.
     let again = session.request("tools/call", bulk("announce-1", &to)).await;
