@@ -17,6 +17,8 @@ const TOOLS: &[&str] = &[
     "fetch-call-transcripts",
     "create-contact",
 ];
+/// The auth component (the OAuth authorization server), embedded in the host.
+const AUTH: &str = "openphone-auth";
 /// Components only tests load.
 const TEST_COMPONENTS: &[&str] = &["hostile-tool"];
 
@@ -45,7 +47,7 @@ fn main() {
         ])
         .arg("--target-dir")
         .arg(&target_dir);
-    for krate in TOOLS.iter().chain(TEST_COMPONENTS) {
+    for krate in TOOLS.iter().chain(TEST_COMPONENTS).chain([&AUTH]) {
         cmd.args(["-p", krate]);
     }
     // Flags meant for the outer (native) build must not leak into the guests.
@@ -93,6 +95,17 @@ fn main() {
         );
     }
     line(&mut generated, "];".to_owned());
+    line(
+        &mut generated,
+        "/// The auth component embedded in the host.".to_owned(),
+    );
+    line(
+        &mut generated,
+        format!(
+            "pub const AUTH: &[u8] = include_bytes!({:?});",
+            artifact(&built, AUTH).display().to_string()
+        ),
+    );
     for krate in TEST_COMPONENTS {
         let path = artifact(&built, krate);
         let name = krate.to_uppercase().replace('-', "_");

@@ -38,6 +38,8 @@ const BUSY_POLL: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone, Copy)]
 pub struct Requester<'a> {
     pub caller: &'a Caller,
+    /// Scopes granted to the caller; `None` is every scope (single user).
+    pub scopes: Option<&'a [String]>,
     /// Stable, non-secret name of the session (a hash of its id), under
     /// which a retried request is recognised.
     pub session_key: &'a str,
@@ -57,6 +59,8 @@ pub struct App {
     resumable: HashSet<String>,
     /// Tools that change nothing upstream: running one again is always safe.
     read_only: HashSet<String>,
+    /// tool name → the OAuth scope it needs.
+    scopes: HashMap<String, String>,
     upstream: Arc<Upstream>,
     redactor: Arc<Redactor>,
     store: Arc<Store>,
@@ -88,6 +92,7 @@ impl App {
         let mut routes = HashMap::new();
         let mut resumable = HashSet::new();
         let mut read_only = HashSet::new();
+        let mut scopes = HashMap::new();
         for (index, tool) in tools.iter().enumerate() {
             for descriptor in &tool.descriptors {
                 catalog.push(to_mcp_tool(descriptor)?);
@@ -98,6 +103,7 @@ impl App {
                 if descriptor.annotations.read_only {
                     read_only.insert(descriptor.name.clone());
                 }
+                scopes.insert(descriptor.name.clone(), descriptor.scope.clone());
             }
         }
         let server = Server::new(ServerInfo {
@@ -130,6 +136,7 @@ impl App {
             routes,
             resumable,
             read_only,
+            scopes,
             upstream,
             redactor,
             store: Arc::new(store),
@@ -152,6 +159,20 @@ impl App {
         &self.store
     }
 
+    /// The store, shared (the vault and the auth component use it too).
+    pub fn shared_store(&self) -> Arc<Store> {
+        Arc::clone(&self.store)
+    }
+
+    /// The OpenPhone client, shared (the vault checks keys with it).
+    pub fn upstream(&self) -> Arc<Upstream> {
+        Arc::clone(&self.upstream)
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
     pub fn redactor(&self) -> &Arc<Redactor> {
         &self.redactor
     }
@@ -167,7 +188,7 @@ impl App {
         events: Option<&mpsc::UnboundedSender<Value>>,
     ) -> Option<Value> {
         let client = session.client_info().map(|c| c.name.clone());
-        let catalog = self.catalog_for(client.as_deref(), from.user_agent);
+        let catalog = self.catalog_for(client.as_deref(), from.user_agent, from.scopes);
         match self.server.handle(session, message, &catalog) {
             Step::Reply(reply) => Some(reply),
             Step::Accepted => None,
@@ -181,18 +202,44 @@ impl App {
         }
     }
 
-    /// The tools a client of that name and user agent may see and call.
-    pub fn catalog_for(&self, client: Option<&str>, user_agent: Option<&str>) -> Cow<'_, [Tool]> {
-        match profiles::select(&self.profiles, client, user_agent) {
-            None => Cow::Borrowed(&self.catalog),
-            Some(profile) => Cow::Owned(
-                self.catalog
-                    .iter()
-                    .filter(|t| profile.tools.iter().any(|name| name == t.name.as_ref()))
-                    .cloned()
-                    .collect(),
-            ),
+    /// The tools a client of that name and user agent, holding `scopes`
+    /// (`None`: all), may see and call.
+    pub fn catalog_for(
+        &self,
+        client: Option<&str>,
+        user_agent: Option<&str>,
+        scopes: Option<&[String]>,
+    ) -> Cow<'_, [Tool]> {
+        let profile = profiles::select(&self.profiles, client, user_agent);
+        if profile.is_none() && scopes.is_none() {
+            return Cow::Borrowed(&self.catalog);
         }
+        Cow::Owned(
+            self.catalog
+                .iter()
+                .filter(|t| {
+                    profile.is_none_or(|p| p.tools.iter().any(|name| name == t.name.as_ref()))
+                        && scopes.is_none_or(|granted| {
+                            self.scopes
+                                .get(t.name.as_ref())
+                                .is_some_and(|needed| granted.iter().any(|g| g == needed))
+                        })
+                })
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The scope a message needs when it calls a tool this server offers.
+    pub fn scope_needed(&self, message: &Message) -> Option<&str> {
+        let Message::Request { method, params, .. } = message else {
+            return None;
+        };
+        if method != "tools/call" {
+            return None;
+        }
+        let name = params.as_ref()?.get("name")?.as_str()?;
+        self.scopes.get(name).map(String::as_str)
     }
 
     /// True if `message` is a `tools/call` that asked for progress.

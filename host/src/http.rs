@@ -29,8 +29,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::access::{Access, Authorized};
 use crate::app::{App, Requester};
-use crate::sandbox::Caller;
+use crate::auth::AuthServer;
+use crate::auth::wit::HttpRequest;
 use crate::store::Table;
 
 /// Largest request body accepted on `/mcp`.
@@ -51,8 +53,10 @@ pub struct HttpConfig {
 pub struct HttpState {
     pub app: Arc<App>,
     pub config: HttpConfig,
-    /// The one local user of `--single-user`.
-    pub caller: Caller,
+    /// Who requests act for: the local user, or OAuth grants.
+    pub access: Access,
+    /// The auth component, when serving OAuth: its routes are mounted.
+    pub auth: Option<Arc<AuthServer>>,
 }
 
 /// What the store keeps per session.
@@ -67,8 +71,16 @@ pub fn router(state: Arc<HttpState>) -> Router {
     let mcp = Router::new()
         .route("/mcp", get(mcp_get).post(mcp_post).delete(mcp_delete))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard));
+    let mut oauth = Router::new();
+    if let Some(auth) = &state.auth {
+        for path in auth.routes() {
+            oauth = oauth.route(path, get(auth_route).post(auth_route));
+        }
+        oauth = oauth.route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard));
+    }
     Router::new()
         .merge(mcp)
+        .merge(oauth)
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(|| async { "ready" }))
         .route("/", get(index))
@@ -183,10 +195,25 @@ fn required_session_id(headers: &HeaderMap) -> Result<&str, Rejection> {
 }
 
 async fn mcp_delete(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
+    let authorized = match state.access.authorize(&headers).await {
+        Ok(authorized) => authorized,
+        Err(response) => return response,
+    };
     let id = match required_session_id(&headers) {
         Ok(id) => id,
         Err(rejection) => return reject(rejection),
     };
+    // Only the session's own user may end it.
+    match load_session(&state, id) {
+        Ok(Some(stored)) if stored.subject == authorized.caller.subject => {}
+        Ok(_) => {
+            return reject(Rejection::new(
+                StatusCode::NOT_FOUND,
+                "unknown or expired session",
+            ));
+        }
+        Err(error) => return internal(error),
+    }
     match state.app.store().remove(Table::Sessions, &session_key(id)) {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => reject(Rejection::new(
@@ -195,6 +222,46 @@ async fn mcp_delete(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> 
         )),
         Err(error) => internal(error),
     }
+}
+
+/// Hands a request for an OAuth endpoint or page to the auth component.
+async fn auth_route(
+    State(state): State<Arc<HttpState>>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(auth) = &state.auth else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let request = HttpRequest {
+        method: method.as_str().to_owned(),
+        path: uri.path().to_owned(),
+        query: uri.query().unwrap_or_default().to_owned(),
+        headers: headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
+        body: body.to_vec(),
+    };
+    let answer = match auth.handle(request).await {
+        Ok(answer) => answer,
+        Err(error) => return internal(error),
+    };
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, answer.body).into_response();
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 async fn mcp_post(
@@ -207,6 +274,10 @@ async fn mcp_post(
     {
         return reject(rejection);
     }
+    let authorized = match state.access.authorize(&headers).await {
+        Ok(authorized) => authorized,
+        Err(response) => return response,
+    };
     let incoming = match jsonrpc::parse(&body) {
         Ok(incoming) => incoming,
         Err(invalid) => return (StatusCode::BAD_REQUEST, Json(invalid.response())).into_response(),
@@ -223,7 +294,7 @@ async fn mcp_post(
             Err(rejection) => return reject(rejection),
         };
         match load_session(&state, &id) {
-            Ok(Some(stored)) if stored.subject == state.caller.subject => {
+            Ok(Some(stored)) if stored.subject == authorized.caller.subject => {
                 (stored.session, Some(id))
             }
             Ok(_) => {
@@ -257,7 +328,16 @@ async fn mcp_post(
 
     let batch = incoming.is_batch();
     let messages = incoming.into_messages();
+    // A tool outside the grant's scopes is refused before anything runs.
+    for message in &messages {
+        if let Some(scope) = state.app.scope_needed(message)
+            && !authorized.allows(scope)
+        {
+            return state.access.insufficient_scope(scope);
+        }
+    }
     let requester = RequesterParts {
+        authorized,
         session_key: session_id.as_deref().map(session_key).unwrap_or_default(),
         user_agent: headers
             .get(header::USER_AGENT)
@@ -272,7 +352,8 @@ async fn mcp_post(
                 .await;
         }
         if let Some(id) = &session_id
-            && let Err(error) = save_session(&state, id, &session)
+            && let Err(error) =
+                save_session(&state, id, &session, &requester.authorized.caller.subject)
         {
             return internal(error);
         }
@@ -291,6 +372,7 @@ async fn mcp_post(
 
     // Handled in a task of its own: a client that goes away mid-call does
     // not cut the call off; its outcome is still recorded for a retry.
+    let subject = requester.authorized.caller.subject.clone();
     let task_state = Arc::clone(&state);
     let handled = tokio::spawn(async move {
         let mut replies = Vec::new();
@@ -309,7 +391,7 @@ async fn mcp_post(
         Ok(done) => done,
         Err(error) => return internal(anyhow::anyhow!("handling the request failed: {error}")),
     };
-    let session_id = match finish_session(&state, &session, session_id, is_initialize) {
+    let session_id = match finish_session(&state, &session, session_id, is_initialize, &subject) {
         Ok(id) => id,
         Err(error) => return internal(error),
     };
@@ -348,7 +430,8 @@ fn stream_call(
             let _ = events_tx.send(reply);
         }
         if let Some(id) = &session_id
-            && let Err(error) = save_session(&state, id, &session)
+            && let Err(error) =
+                save_session(&state, id, &session, &requester.authorized.caller.subject)
         {
             tracing::error!(error = %error, "saving the session failed");
         }
@@ -370,14 +453,16 @@ fn tokio_stream_from(mut rx: mpsc::UnboundedReceiver<Value>) -> impl futures::St
 
 /// What a request says about its sender, owned so a task can keep it.
 struct RequesterParts {
+    authorized: Authorized,
     session_key: String,
     user_agent: Option<String>,
 }
 
 impl RequesterParts {
-    fn of<'a>(&'a self, state: &'a HttpState) -> Requester<'a> {
+    fn of<'a>(&'a self, _state: &'a HttpState) -> Requester<'a> {
         Requester {
-            caller: &state.caller,
+            caller: &self.authorized.caller,
+            scopes: self.authorized.scopes.as_deref(),
             session_key: &self.session_key,
             user_agent: self.user_agent.as_deref(),
         }
@@ -390,6 +475,7 @@ fn finish_session(
     session: &Session,
     session_id: Option<String>,
     is_initialize: bool,
+    subject: &str,
 ) -> anyhow::Result<Option<String>> {
     let id = match session_id {
         Some(id) => id,
@@ -398,7 +484,7 @@ fn finish_session(
         }
         None => return Ok(None),
     };
-    save_session(state, &id, session)?;
+    save_session(state, &id, session, subject)?;
     Ok(Some(id))
 }
 
@@ -423,10 +509,15 @@ fn load_session(state: &HttpState, id: &str) -> anyhow::Result<Option<StoredSess
     Ok(serde_json::from_slice(&bytes).ok())
 }
 
-fn save_session(state: &HttpState, id: &str, session: &Session) -> anyhow::Result<()> {
+fn save_session(
+    state: &HttpState,
+    id: &str,
+    session: &Session,
+    subject: &str,
+) -> anyhow::Result<()> {
     let stored = StoredSession {
         session: session.clone(),
-        subject: state.caller.subject.clone(),
+        subject: subject.to_owned(),
     };
     state.app.store().put(
         Table::Sessions,

@@ -5,8 +5,13 @@
 //! here so integration tests and benchmarks can use it.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod access;
+pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod budget;
+pub mod client_metadata;
+pub mod deployment_secret;
 pub mod http;
 pub mod idempotency;
 pub mod ledger;
@@ -18,3 +23,4 @@ pub mod startup;
 pub mod stdio;
 pub mod store;
 pub mod upstream;
+pub mod vault;

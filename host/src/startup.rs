@@ -133,3 +133,103 @@ pub async fn build_app(
 pub fn store_path(data_dir: &Path) -> PathBuf {
     data_dir.join("state.redb")
 }
+
+/// How the multi-user server gets its deployment secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Generates a secret in the data directory on first start.
+    Local,
+    /// Requires a configured secret (OPENPHONE_MCP_SECRET or --secret-file).
+    Production,
+}
+
+/// Settings of the OAuth side of `serve`.
+#[derive(Debug, Clone)]
+pub struct OAuthSettings {
+    /// The server's public base URL (no trailing slash).
+    pub public_url: Url,
+    pub mode: Mode,
+    pub secret_file: Option<PathBuf>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+impl OAuthSettings {
+    /// The issuer: the public URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// The canonical MCP endpoint URL.
+    pub fn resource(&self) -> String {
+        format!("{}/mcp", self.issuer())
+    }
+}
+
+/// The deployment secret for `oauth.mode`: configured (production) or
+/// generated in the data directory (local). Checked before anything else
+/// starts, so a misconfigured server fails at once.
+pub fn load_secret(
+    settings: &Settings,
+    oauth: &OAuthSettings,
+) -> anyhow::Result<crate::deployment_secret::DeploymentSecret> {
+    use crate::deployment_secret::DeploymentSecret;
+
+    Ok(match oauth.mode {
+        Mode::Production => DeploymentSecret::configured(oauth.secret_file.as_deref())?,
+        Mode::Local => {
+            let (secret, path) = DeploymentSecret::local(&settings.data_dir)?;
+            tracing::info!(
+                path = %path.display(),
+                "local mode: the deployment secret is kept in this file (mode 0600); use --mode production \
+                 with a configured secret for a shared deployment"
+            );
+            secret
+        }
+    })
+}
+
+/// Loads the vault and the auth component.
+pub async fn build_oauth(
+    oauth: &OAuthSettings,
+    secret: &crate::deployment_secret::DeploymentSecret,
+    app: &App,
+    redactor: Arc<Redactor>,
+) -> anyhow::Result<crate::access::OAuthAccess> {
+    use crate::deployment_secret::Purpose;
+
+    let store = app.shared_store();
+    let vault = Arc::new(crate::vault::Vault::new(
+        Arc::clone(&store),
+        &secret.derive(Purpose::Vault),
+        app.upstream(),
+        Arc::clone(&redactor),
+    ));
+    let signing_key = hex::encode(secret.derive(Purpose::AuthSigning).expose());
+    redactor.register(&signing_key);
+    let auth_settings = crate::auth::AuthSettings {
+        issuer: oauth.issuer(),
+        resource: oauth.resource(),
+        signing_key_hex: signing_key,
+        access_token_ttl_secs: oauth.access_token_ttl.as_secs(),
+        refresh_token_ttl_secs: oauth.refresh_token_ttl.as_secs(),
+    };
+    let auth = crate::auth::AuthServer::load(
+        app.sandbox(),
+        openphone_guest_artifacts::AUTH,
+        store,
+        Arc::clone(&vault),
+        &auth_settings,
+        redactor,
+    )
+    .await?;
+    Ok(crate::access::OAuthAccess {
+        auth: Arc::new(auth),
+        vault,
+        metadata_url: format!(
+            "{}/.well-known/oauth-protected-resource/mcp",
+            oauth.issuer()
+        ),
+        resource: oauth.resource(),
+    })
+}

@@ -41,6 +41,7 @@ pub async fn serve(
     let session_key = Arc::new(uuid::Uuid::new_v4().to_string());
     let from = Requester {
         caller: &caller,
+        scopes: None,
         session_key: &session_key,
         user_agent: None,
     };
@@ -81,6 +82,7 @@ pub async fn serve(
                 running.spawn(async move {
                     let from = Requester {
                         caller: &caller,
+                        scopes: None,
                         session_key: &session_key,
                         user_agent: None,
                     };

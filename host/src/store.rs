@@ -20,6 +20,10 @@ pub enum Table {
     Outcomes,
     /// Per-item entries tools keep under an idempotency key (the `ledger` import).
     Ledger,
+    /// Users' OpenPhone keys, sealed (`vault.rs`), by grant.
+    Vault,
+    /// The auth component's key-value buckets (`wasi:keyvalue`), as `bucket/key`.
+    Auth,
 }
 
 impl Table {
@@ -28,6 +32,8 @@ impl Table {
             Table::Sessions => TableDefinition::new("mcp_sessions"),
             Table::Outcomes => TableDefinition::new("call_outcomes"),
             Table::Ledger => TableDefinition::new("tool_ledger"),
+            Table::Vault => TableDefinition::new("sealed_keys"),
+            Table::Auth => TableDefinition::new("auth_kv"),
         }
     }
 }
@@ -135,6 +141,66 @@ impl Store {
         Ok(replaced)
     }
 
+    /// Adds `delta` to the integer under `key` (absent counts as 0) in one
+    /// transaction; returns the new value. Stored as decimal text.
+    pub fn increment(&self, table: Table, key: &str, delta: i64) -> anyhow::Result<i64> {
+        let txn = self.db.begin_write()?;
+        let value = {
+            let mut t = txn.open_table(table.definition())?;
+            let current = match t.get(key)? {
+                Some(stored) => match live(stored.value()) {
+                    Some(bytes) => std::str::from_utf8(bytes)
+                        .ok()
+                        .and_then(|s| s.parse::<i64>().ok())
+                        .context("the value to increment is not an integer")?,
+                    None => 0,
+                },
+                None => 0,
+            };
+            let value = current
+                .checked_add(delta)
+                .context("the counter would overflow")?;
+            t.insert(key, encode(value.to_string().as_bytes(), 0).as_slice())?;
+            value
+        };
+        txn.commit()?;
+        Ok(value)
+    }
+
+    /// Live keys that start with `prefix`, in order, after `after` when
+    /// given, at most `limit`.
+    pub fn keys_with_prefix(
+        &self,
+        table: Table,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<String>> {
+        let txn = self.db.begin_read()?;
+        let t = match txn.open_table(table.definition()) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let start = after.unwrap_or(prefix);
+        let mut keys = Vec::new();
+        for entry in t.range(start..)? {
+            let (key, value) = entry?;
+            let key = key.value();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if Some(key) == after || live(value.value()).is_none() {
+                continue;
+            }
+            keys.push(key.to_owned());
+            if keys.len() == limit {
+                break;
+            }
+        }
+        Ok(keys)
+    }
+
     /// Removes `key`; true if something live was there.
     pub fn remove(&self, table: Table, key: &str) -> anyhow::Result<bool> {
         let txn = self.db.begin_write()?;
@@ -213,6 +279,39 @@ mod tests {
         assert_eq!(
             store.get(Table::Sessions, "a").unwrap().as_deref(),
             Some(&b"4"[..])
+        );
+    }
+
+    #[test]
+    fn increments_atomically_from_zero() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(store.increment(Table::Auth, "n", 1).unwrap(), 1);
+        assert_eq!(store.increment(Table::Auth, "n", 5).unwrap(), 6);
+        store.put(Table::Auth, "text", b"x", 0).unwrap();
+        assert!(store.increment(Table::Auth, "text", 1).is_err());
+    }
+
+    #[test]
+    fn lists_keys_by_prefix_in_pages() {
+        let store = Store::in_memory().unwrap();
+        for key in ["a/1", "a/2", "a/3", "b/1"] {
+            store.put(Table::Auth, key, b"v", 0).unwrap();
+        }
+        assert_eq!(
+            store.keys_with_prefix(Table::Auth, "a/", None, 2).unwrap(),
+            vec!["a/1", "a/2"]
+        );
+        assert_eq!(
+            store
+                .keys_with_prefix(Table::Auth, "a/", Some("a/2"), 2)
+                .unwrap(),
+            vec!["a/3"]
+        );
+        assert!(
+            store
+                .keys_with_prefix(Table::Vault, "a/", None, 2)
+                .unwrap()
+                .is_empty()
         );
     }
 

@@ -22,10 +22,48 @@ fn run(args: &[&str], key: Option<&str>) -> (bool, String, String) {
 }
 
 #[test]
-fn serve_needs_single_user_for_now() {
-    let (ok, _, err) = run(&["serve"], Some("k-123456789"));
+fn production_mode_refuses_to_start_without_a_secret() {
+    let (ok, _, err) = run(
+        &["serve", "--listen", "127.0.0.1:0", "--mode", "production"],
+        None,
+    );
     assert!(!ok);
-    assert!(err.contains("--single-user"), "{err}");
+    assert!(err.contains("OPENPHONE_MCP_SECRET"), "{err}");
+    let short = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(short.path(), "only-twenty-bytes-xx").unwrap();
+    let (ok, _, err) = run(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--mode",
+            "production",
+            "--secret-file",
+            harness::path_str(short.path()),
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("at least 32"), "{err}");
+}
+
+#[test]
+fn oauth_serving_needs_an_https_public_url_off_loopback() {
+    let (ok, _, err) = run(&["serve", "--listen", "0.0.0.0:0"], None);
+    assert!(!ok);
+    assert!(err.contains("--public-url"), "{err}");
+    let (ok, _, err) = run(
+        &[
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--public-url",
+            "http://mcp.example.com",
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("must be https"), "{err}");
 }
 
 #[test]

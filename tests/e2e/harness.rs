@@ -11,7 +11,11 @@ use openphone_sim::Simulator;
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_openphone-mcp");
 
-/// A running `openphone-mcp serve --single-user`.
+/// Pass as the key to start the server for OAuth clients (no `--single-user`,
+/// no `OPENPHONE_API_KEY`).
+pub const OAUTH: &str = "";
+
+/// A running `openphone-mcp serve` (`--single-user`, or OAuth with [`OAUTH`]).
 pub struct Server {
     child: Child,
     pub addr: String,
@@ -68,6 +72,11 @@ impl Server {
         self.logs = logs;
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}/mcp", self.addr)
     }
@@ -87,9 +96,12 @@ fn launch(
     env: &[(String, String)],
 ) -> (Child, String, Arc<Mutex<Vec<String>>>) {
     let mut cmd = command(sim, key, data_dir);
-    cmd.args(["serve", "--single-user", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    // Without a key, the server serves OAuth clients.
+    if key != OAUTH {
+        cmd.arg("--single-user");
+    }
+    cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
     let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -133,7 +145,6 @@ pub fn command(sim: &Simulator, key: &str, data_dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("OPENPHONE_API_KEY", key)
         .env("OPENPHONE_API_BASE_URL", sim.base_url())
         .env("OPENPHONE_MCP_DATA_DIR", data_dir)
         // One compilation cache for every server the tests start.
@@ -143,6 +154,9 @@ pub fn command(sim: &Simulator, key: &str, data_dir: &Path) -> Command {
         )
         .env("OPENPHONE_MCP_LOG", "info,openphone_mcp=debug")
         .args(["--log-format", "json"]);
+    if key != OAUTH {
+        cmd.env("OPENPHONE_API_KEY", key);
+    }
     cmd
 }
 

@@ -10,6 +10,7 @@ mod golden_tools;
 mod http_rules;
 mod idempotency;
 mod mcp_clients;
+mod oauth;
 mod read_tools;
 mod sandbox;
 mod upstream;

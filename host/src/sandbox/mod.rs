@@ -15,5 +15,6 @@ mod engine;
 mod loader;
 
 pub use call::{CallOutcome, CallRequest, Caller, Progress};
+pub(crate) use engine::empty_wasi;
 pub use engine::{Limits, Sandbox};
 pub use loader::{LoadedTool, Origin, ToolSource};

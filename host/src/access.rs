@@ -1,0 +1,214 @@
+//! Who a request to `/mcp` acts for.
+//!
+//! `--single-user` serves the one local user with the key from the
+//! environment. Otherwise every request carries an OAuth access token: the
+//! auth component verifies it for this server's resource, the vault opens
+//! the grant's key, and the grant's scopes decide which tools exist for the
+//! request. Failures are answered as RFC 6750 and the MCP authorization
+//! spec ask: `401` with `WWW-Authenticate` pointing at the protected-resource
+//! metadata, `403 insufficient_scope` naming the scope a tool needs.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::AuthServer;
+use crate::auth::wit::TokenError;
+use crate::sandbox::Caller;
+use crate::vault::Vault;
+
+/// Every scope a grant can hold, as advertised in challenges.
+pub const ALL_SCOPES: &str = "messages:send messages:read contacts:write calls:read";
+
+/// How requests are authorized.
+#[derive(Debug)]
+pub enum Access {
+    /// One local user, no tokens.
+    SingleUser(Caller),
+    /// OAuth bearer tokens.
+    OAuth(OAuthAccess),
+}
+
+/// What token checks need.
+#[derive(Debug)]
+pub struct OAuthAccess {
+    pub auth: Arc<AuthServer>,
+    pub vault: Arc<Vault>,
+    /// The canonical `/mcp` URL tokens must be issued for.
+    pub resource: String,
+    /// The protected-resource metadata URL, for challenges.
+    pub metadata_url: String,
+}
+
+/// A request's user and what it may do.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    pub caller: Caller,
+    /// Granted scopes; `None` is everything (single user).
+    pub scopes: Option<Vec<String>>,
+}
+
+impl Authorized {
+    /// True if the grant includes `scope`.
+    pub fn allows(&self, scope: &str) -> bool {
+        self.scopes
+            .as_ref()
+            .is_none_or(|granted| granted.iter().any(|s| s == scope))
+    }
+}
+
+impl Access {
+    /// Authorizes a request from its headers, or answers it.
+    pub async fn authorize(&self, headers: &HeaderMap) -> Result<Authorized, Response> {
+        let oauth = match self {
+            Access::SingleUser(caller) => {
+                return Ok(Authorized {
+                    caller: caller.clone(),
+                    scopes: None,
+                });
+            }
+            Access::OAuth(oauth) => oauth,
+        };
+        let Some(bearer) = bearer(headers) else {
+            return Err(oauth.challenge(None));
+        };
+        let principal = match oauth.auth.verify(bearer, &oauth.resource).await {
+            Ok(Ok(principal)) => principal,
+            Ok(Err(error)) => {
+                let why = match &error {
+                    TokenError::Unknown => "unknown",
+                    TokenError::Expired => "expired",
+                    TokenError::WrongResource => "wrong-resource",
+                    TokenError::Revoked => "revoked",
+                    TokenError::Unavailable(_) => "unavailable",
+                };
+                tracing::info!(reason = why, "bearer token refused");
+                if let TokenError::Unavailable(message) = error {
+                    tracing::error!(error = %message, "verifying a token failed");
+                    return Err(unavailable());
+                }
+                return Err(oauth.challenge(Some("invalid_token")));
+            }
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "the auth component failed");
+                return Err(unavailable());
+            }
+        };
+        let key = match oauth.vault.open(&principal.grant) {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                tracing::info!(grant = %principal.grant, "the grant has no key (revoked)");
+                return Err(oauth.challenge(Some("invalid_token")));
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "opening a sealed key failed");
+                return Err(unavailable());
+            }
+        };
+        Ok(Authorized {
+            caller: Caller {
+                subject: format!("grant:{}", principal.grant),
+                key,
+            },
+            scopes: Some(principal.scopes),
+        })
+    }
+
+    /// `403 insufficient_scope` for a tool needing `scope`, if OAuth.
+    pub fn insufficient_scope(&self, scope: &str) -> Response {
+        let metadata = match self {
+            Access::OAuth(oauth) => oauth.metadata_url.as_str(),
+            Access::SingleUser(_) => "",
+        };
+        let challenge = format!(
+            "Bearer error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{metadata}\", \
+             error_description=\"this tool needs the {scope} scope\""
+        );
+        let mut response = (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({
+                "error": "insufficient_scope",
+                "error_description": format!("this tool needs the {scope} scope; authorize again granting it"),
+            })),
+        )
+            .into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+impl OAuthAccess {
+    /// `401` asking for a token, pointing at the metadata.
+    fn challenge(&self, error: Option<&str>) -> Response {
+        let mut challenge = format!(
+            "Bearer resource_metadata=\"{}\", scope=\"{ALL_SCOPES}\"",
+            self.metadata_url
+        );
+        if let Some(error) = error {
+            challenge.push_str(&format!(", error=\"{error}\""));
+        }
+        let mut response = (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({
+                "error": error.unwrap_or("unauthorized"),
+                "error_description": "authorize with OAuth: see the resource_metadata in WWW-Authenticate",
+            })),
+        )
+            .into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": "the authorization state could not be read; try again",
+        })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bearer_tokens_only() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
+        assert_eq!(bearer(&headers), Some("abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer  abc "),
+        );
+        assert_eq!(bearer(&headers), Some("abc"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&headers), None);
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer(&headers), None);
+    }
+}

@@ -1,0 +1,99 @@
+//! The auth component's imports besides key-value: settings, the vault,
+//! client metadata fetches and logging.
+
+use super::AuthState;
+use super::wit::openphone::mcp::{client_metadata, log, types, vault};
+use super::wit::wasi::config::store as config;
+use crate::client_metadata::{self as fetcher, FetchError};
+use crate::secret::ApiKey;
+use crate::vault::VaultError;
+
+impl types::Host for AuthState {}
+
+impl config::Host for AuthState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, config::Error>> {
+        Ok(Ok(self
+            .settings
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())))
+    }
+
+    fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, config::Error>> {
+        Ok(Ok(self.settings.as_ref().clone()))
+    }
+}
+
+fn to_wit(error: VaultError) -> vault::VaultError {
+    match error {
+        VaultError::KeyRejected(m) => vault::VaultError::KeyRejected(m),
+        VaultError::Unavailable(m) => vault::VaultError::Unavailable(m),
+        VaultError::Store(m) => vault::VaultError::Store(m),
+    }
+}
+
+/// A candidate that cannot be a header value is refused as OpenPhone would.
+fn parse_key(key: String) -> Result<ApiKey, vault::VaultError> {
+    ApiKey::new(key)
+        .map_err(|_| vault::VaultError::KeyRejected("that is not an OpenPhone API key".into()))
+}
+
+impl vault::Host for AuthState {
+    async fn check(&mut self, candidate: String) -> Result<(), vault::VaultError> {
+        let key = parse_key(candidate)?;
+        self.vault.check(&key).await.map_err(to_wit)
+    }
+
+    fn seal(
+        &mut self,
+        grant: String,
+        key: String,
+    ) -> wasmtime::Result<Result<(), vault::VaultError>> {
+        let key = match parse_key(key) {
+            Ok(key) => key,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(self.vault.seal(&grant, &key).map_err(to_wit))
+    }
+
+    fn delete(&mut self, grant: String) -> wasmtime::Result<Result<(), vault::VaultError>> {
+        Ok(self.vault.delete(&grant).map_err(to_wit))
+    }
+}
+
+impl client_metadata::Host for AuthState {
+    async fn fetch(&mut self, url: String) -> Result<Vec<u8>, client_metadata::FetchError> {
+        let result = fetcher::fetch(&url).await;
+        if let Err(error) = &result {
+            tracing::info!(error = %error, "client metadata document not fetched");
+        }
+        result.map_err(|e| match e {
+            FetchError::Refused(m) => client_metadata::FetchError::Refused(m),
+            FetchError::BadAnswer(m) => client_metadata::FetchError::BadAnswer(m),
+            FetchError::Unreachable(m) => client_metadata::FetchError::Unreachable(m),
+        })
+    }
+}
+
+impl log::Host for AuthState {
+    fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let message = self.redactor.redact(&message);
+        match level {
+            log::Level::Trace => tracing::trace!(component = "auth", guest = true, "{message}"),
+            log::Level::Debug => tracing::debug!(component = "auth", guest = true, "{message}"),
+            log::Level::Info => tracing::info!(component = "auth", guest = true, "{message}"),
+            log::Level::Warn => tracing::warn!(component = "auth", guest = true, "{message}"),
+            log::Level::Error => tracing::error!(component = "auth", guest = true, "{message}"),
+        }
+        Ok(())
+    }
+
+    fn progress(
+        &mut self,
+        _progress: f64,
+        _total: Option<f64>,
+        _message: Option<String>,
+    ) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}

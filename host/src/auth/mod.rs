@@ -1,0 +1,290 @@
+//! The auth component: the OAuth authorization server, run in the sandbox.
+//!
+//! The component owns the OAuth logic; the host gives it exactly its world:
+//! the vault (seal, delete, check — never read back), host-checked client
+//! metadata fetches, redacted logging, the `auth` key-value bucket over the
+//! store, and its settings — among them a signing key derived for it alone
+//! from the deployment secret. Each request runs in a fresh instance.
+
+pub mod wit;
+
+mod imports;
+mod keyvalue;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::time::Instant;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Store as WasmStore, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::redact::Redactor;
+use crate::sandbox::Sandbox;
+use crate::store::Store;
+use crate::vault::Vault;
+use wit::{
+    AuthComponent as Bindings, AuthComponentPre, ClientSummary, GrantSummary, HttpRequest,
+    HttpResponse, Principal, TokenError,
+};
+
+/// Time one auth request may take (a key check and a metadata fetch included).
+const DEADLINE: Duration = Duration::from_secs(20);
+/// Memory one auth request may use.
+const MEMORY_BYTES: usize = 64 << 20;
+
+/// Settings handed to the component through `wasi:config/store`.
+#[derive(Clone)]
+pub struct AuthSettings {
+    /// Public base URL, no trailing slash (`https://mcp.example.com`).
+    pub issuer: String,
+    /// Canonical MCP endpoint URL (`https://mcp.example.com/mcp`).
+    pub resource: String,
+    /// Hex of the signing key derived for the component.
+    pub signing_key_hex: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("issuer", &self.issuer)
+            .field("resource", &self.resource)
+            .field("signing_key_hex", &"[redacted]")
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_secs", &self.refresh_token_ttl_secs)
+            .finish()
+    }
+}
+
+impl AuthSettings {
+    fn pairs(&self) -> Vec<(String, String)> {
+        vec![
+            ("issuer".into(), self.issuer.clone()),
+            ("resource".into(), self.resource.clone()),
+            ("signing-key".into(), self.signing_key_hex.clone()),
+            (
+                "access-token-ttl-secs".into(),
+                self.access_token_ttl_secs.to_string(),
+            ),
+            (
+                "refresh-token-ttl-secs".into(),
+                self.refresh_token_ttl_secs.to_string(),
+            ),
+        ]
+    }
+}
+
+/// Store data of one auth instance.
+pub(crate) struct AuthState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    store: Arc<Store>,
+    vault: Arc<Vault>,
+    settings: Arc<Vec<(String, String)>>,
+    redactor: Arc<Redactor>,
+}
+
+impl WasiView for AuthState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The loaded auth component.
+pub struct AuthServer {
+    engine: wasmtime::Engine,
+    pre: AuthComponentPre<AuthState>,
+    store: Arc<Store>,
+    vault: Arc<Vault>,
+    settings: Arc<Vec<(String, String)>>,
+    redactor: Arc<Redactor>,
+    routes: Vec<String>,
+}
+
+impl std::fmt::Debug for AuthServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthServer")
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthServer {
+    /// Compiles and links the component `bytes`.
+    pub async fn load(
+        sandbox: &Sandbox,
+        bytes: &[u8],
+        store: Arc<Store>,
+        vault: Arc<Vault>,
+        settings: &AuthSettings,
+        redactor: Arc<Redactor>,
+    ) -> anyhow::Result<Self> {
+        let engine = sandbox.engine.clone();
+        let component = Component::new(&engine, bytes)
+            .map_err(anyhow::Error::from)
+            .context("compiling the auth component")?;
+        let mut linker = Linker::<AuthState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("linking WASI")?;
+        Bindings::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)
+            .context("linking the auth imports")?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .context("the auth component imports something outside its world")?;
+        let pre = AuthComponentPre::new(instance_pre).map_err(anyhow::Error::from)?;
+        let mut server = AuthServer {
+            engine,
+            pre,
+            store,
+            vault,
+            settings: Arc::new(settings.pairs()),
+            redactor,
+            routes: Vec::new(),
+        };
+        server.routes = server
+            .run(|bindings, store| {
+                Box::pin(async move {
+                    bindings
+                        .openphone_mcp_authorization_server()
+                        .call_routes(store)
+                        .await
+                })
+            })
+            .await
+            .context("listing the auth routes")?;
+        Ok(server)
+    }
+
+    /// The paths the component answers.
+    pub fn routes(&self) -> &[String] {
+        &self.routes
+    }
+
+    /// Answers one request to an auth route.
+    pub async fn handle(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
+        self.run(move |bindings, store| {
+            Box::pin(async move {
+                bindings
+                    .openphone_mcp_authorization_server()
+                    .call_handle(store, &request)
+                    .await
+            })
+        })
+        .await
+    }
+
+    /// Checks a bearer token presented to `resource`.
+    pub async fn verify(
+        &self,
+        bearer: &str,
+        resource: &str,
+    ) -> anyhow::Result<Result<Principal, TokenError>> {
+        let (bearer, resource) = (bearer.to_owned(), resource.to_owned());
+        self.run(move |bindings, store| {
+            Box::pin(async move {
+                bindings
+                    .openphone_mcp_authorization_server()
+                    .call_verify(store, &bearer, &resource)
+                    .await
+            })
+        })
+        .await
+    }
+
+    pub async fn list_clients(&self) -> anyhow::Result<Result<Vec<ClientSummary>, String>> {
+        self.run(|bindings, store| {
+            Box::pin(async move {
+                bindings
+                    .openphone_mcp_admin()
+                    .call_list_clients(store)
+                    .await
+            })
+        })
+        .await
+    }
+
+    pub async fn list_grants(&self) -> anyhow::Result<Result<Vec<GrantSummary>, String>> {
+        self.run(|bindings, store| {
+            Box::pin(async move { bindings.openphone_mcp_admin().call_list_grants(store).await })
+        })
+        .await
+    }
+
+    pub async fn revoke_grant(&self, grant: &str) -> anyhow::Result<Result<bool, String>> {
+        let grant = grant.to_owned();
+        self.run(move |bindings, store| {
+            Box::pin(async move {
+                bindings
+                    .openphone_mcp_admin()
+                    .call_revoke_grant(store, &grant)
+                    .await
+            })
+        })
+        .await
+    }
+
+    pub async fn revoke_client(&self, client: &str) -> anyhow::Result<Result<bool, String>> {
+        let client = client.to_owned();
+        self.run(move |bindings, store| {
+            Box::pin(async move {
+                bindings
+                    .openphone_mcp_admin()
+                    .call_revoke_client(store, &client)
+                    .await
+            })
+        })
+        .await
+    }
+
+    /// Runs `f` against a fresh instance, under the deadline and memory cap.
+    async fn run<T>(
+        &self,
+        f: impl for<'a> FnOnce(
+            &'a Bindings,
+            &'a mut WasmStore<AuthState>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = wasmtime::Result<T>> + Send + 'a>,
+        >,
+    ) -> anyhow::Result<T> {
+        let (wasi, table) = crate::sandbox::empty_wasi();
+        let state = AuthState {
+            wasi,
+            table,
+            limits: StoreLimitsBuilder::new().memory_size(MEMORY_BYTES).build(),
+            store: Arc::clone(&self.store),
+            vault: Arc::clone(&self.vault),
+            settings: Arc::clone(&self.settings),
+            redactor: Arc::clone(&self.redactor),
+        };
+        let mut store = WasmStore::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let deadline = Instant::now() + DEADLINE;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let run = async {
+            let bindings = self.pre.instantiate_async(&mut store).await?;
+            f(&bindings, &mut store).await
+        };
+        tokio::time::timeout(DEADLINE + Duration::from_millis(50), run)
+            .await
+            .context("the auth component did not answer in time")?
+            .map_err(anyhow::Error::from)
+            .context("the auth component failed")
+    }
+}

@@ -1,0 +1,682 @@
+//! OAuth through the real server: discovery, registration, the consent
+//! page, PKCE, tokens, refresh rotation, scopes, revocation — and the
+//! attacks each of them must stop. Every log line is then scanned for the
+//! planted key, tokens and codes.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use openphone_sim::{BOB, BUSINESS_KEY, SALES_PHONE_ID, Simulator};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::harness::{self, OAUTH, Server};
+
+const REDIRECT: &str = "http://127.0.0.1:47123/callback";
+const VERIFIER: &str = "a-long-random-verifier-string-of-at-least-43-characters-0123456789";
+
+/// A public OAuth client talking to one server, without a browser.
+struct Client {
+    http: reqwest::Client,
+    issuer: String,
+    client_id: String,
+}
+
+/// Tokens from the token endpoint.
+#[derive(Debug, Clone)]
+struct Tokens {
+    access: String,
+    refresh: String,
+}
+
+fn challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// `name` → `value` of the hidden inputs of an HTML page.
+fn hidden_inputs(html: &str) -> HashMap<String, String> {
+    let input =
+        regex::Regex::new(r#"<input type="hidden" name="([^"]+)" value="([^"]*)">"#).unwrap();
+    input
+        .captures_iter(html)
+        .map(|c| {
+            (
+                c[1].to_owned(),
+                c[2].replace("&amp;", "&").replace("&quot;", "\""),
+            )
+        })
+        .collect()
+}
+
+fn query_of(location: &str) -> HashMap<String, String> {
+    let url = url::Url::parse(location).unwrap();
+    url.query_pairs().into_owned().collect()
+}
+
+impl Client {
+    async fn register(issuer: &str, name: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = http
+            .post(format!("{issuer}/register"))
+            .json(&json!({"redirect_uris": [REDIRECT], "client_name": name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        Client {
+            http,
+            issuer: issuer.to_owned(),
+            client_id: body["client_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&format!("{}/authorize", self.issuer)).unwrap();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &self.client_id)
+                .append_pair("redirect_uri", REDIRECT)
+                .append_pair("code_challenge", &challenge(VERIFIER))
+                .append_pair("code_challenge_method", "S256")
+                .append_pair("state", "st-123")
+                .append_pair("resource", &format!("{}/mcp", self.issuer));
+            for (k, v) in extra {
+                q.append_pair(k, v);
+            }
+        }
+        url.into()
+    }
+
+    /// The consent page: its HTML and the CSRF cookie it set.
+    async fn consent_page(&self, extra: &[(&str, &str)]) -> (String, String) {
+        let response = self
+            .http
+            .get(self.authorize_url(extra))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers().clone();
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        let cookie = headers["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        (response.text().await.unwrap(), cookie)
+    }
+
+    /// Submits the consent form; returns the response.
+    async fn consent(
+        &self,
+        html: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+        key: &str,
+        scopes: &[&str],
+    ) -> reqwest::Response {
+        let mut form: Vec<(String, String)> = hidden_inputs(html).into_iter().collect();
+        form.push(("api_key".into(), key.into()));
+        form.push(("action".into(), "approve".into()));
+        for scope in scopes {
+            form.push(("scope".into(), (*scope).into()));
+        }
+        let mut request = self
+            .http
+            .post(format!("{}/authorize", self.issuer))
+            .form(&form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Consents with `key` and `scopes`; returns the code.
+    async fn code(&self, key: &str, scopes: &[&str]) -> String {
+        let (html, cookie) = self.consent_page(&[]).await;
+        let response = self
+            .consent(&html, Some(&cookie), Some(&self.issuer), key, scopes)
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::FOUND,
+            "{}",
+            response.text().await.unwrap()
+        );
+        let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+        assert!(location.starts_with(REDIRECT), "{location}");
+        let query = query_of(&location);
+        assert_eq!(query["state"], "st-123");
+        assert_eq!(query["iss"], self.issuer);
+        query["code"].clone()
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/token", self.issuer))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        (response.status(), response.json().await.unwrap())
+    }
+
+    async fn exchange(&self, code: &str, verifier: &str) -> (StatusCode, Value) {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &self.client_id),
+            ("code_verifier", verifier),
+        ])
+        .await
+    }
+
+    async fn refresh(&self, refresh: &str) -> (StatusCode, Value) {
+        self.token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &self.client_id),
+        ])
+        .await
+    }
+
+    async fn tokens(&self, key: &str, scopes: &[&str]) -> Tokens {
+        let code = self.code(key, scopes).await;
+        let (status, body) = self.exchange(&code, VERIFIER).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        tokens(&body)
+    }
+}
+
+fn tokens(body: &Value) -> Tokens {
+    assert_eq!(body["token_type"], "Bearer");
+    Tokens {
+        access: body["access_token"].as_str().unwrap().to_owned(),
+        refresh: body["refresh_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// POSTs one JSON-RPC message to `/mcp` with `token`.
+async fn mcp(
+    server: &Server,
+    token: Option<&str>,
+    session: Option<&str>,
+    body: Value,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(server.url())
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    request.send().await.unwrap()
+}
+
+/// Opens an MCP session with `token`; returns its id.
+async fn open_session(server: &Server, token: &str) -> String {
+    let response = mcp(
+        server,
+        Some(token),
+        None,
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e-oauth","version":"1"}}}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let id = response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let ack = mcp(
+        server,
+        Some(token),
+        Some(&id),
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+    )
+    .await;
+    assert_eq!(ack.status(), StatusCode::ACCEPTED);
+    id
+}
+
+async fn tool_names(server: &Server, token: &str, session: &str) -> Vec<String> {
+    let reply: Value = mcp(
+        server,
+        Some(token),
+        Some(session),
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    reply["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn www_authenticate(headers: &HeaderMap) -> String {
+    headers["www-authenticate"].to_str().unwrap().to_owned()
+}
+
+fn issuer_of(server: &Server) -> String {
+    format!("http://{}", server.addr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_points_a_client_at_the_authorization_server() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &[]);
+    let issuer = issuer_of(&server);
+
+    let unauthorized = mcp(
+        &server,
+        None,
+        None,
+        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
+    )
+    .await;
+    assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
+    let challenge = www_authenticate(unauthorized.headers());
+    let metadata_url = format!("{issuer}/.well-known/oauth-protected-resource/mcp");
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains("scope=\"messages:send messages:read contacts:write calls:read\""),
+        "{challenge}"
+    );
+
+    let http = reqwest::Client::new();
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+    ] {
+        let resource: Value = http
+            .get(format!("{issuer}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(resource["resource"], format!("{issuer}/mcp"), "{path}");
+        assert_eq!(resource["authorization_servers"], json!([issuer]));
+    }
+    let server_metadata: Value = http
+        .get(format!("{issuer}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(server_metadata["issuer"], issuer);
+    assert_eq!(
+        server_metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(
+        server_metadata["client_id_metadata_document_supported"],
+        true
+    );
+    assert_eq!(
+        server_metadata["authorization_response_iss_parameter_supported"],
+        true
+    );
+    assert_eq!(
+        server_metadata["registration_endpoint"],
+        format!("{issuer}/register")
+    );
+
+    // A token that was never issued.
+    let forged = mcp(
+        &server,
+        Some("forged-token"),
+        None,
+        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    assert!(www_authenticate(forged.headers()).contains("error=\"invalid_token\""));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_works_with_its_grant_and_refresh_rotates() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &[]);
+    let issuer = issuer_of(&server);
+    let client = Client::register(&issuer, "E2E Assistant").await;
+
+    let (html, _) = client.consent_page(&[]).await;
+    assert!(
+        html.contains("E2E Assistant") && html.contains("127.0.0.1"),
+        "{html}"
+    );
+
+    // Granted reading only: sending is neither listed nor callable.
+    let reader = client
+        .tokens(BUSINESS_KEY, &["messages:read", "calls:read"])
+        .await;
+    let session = open_session(&server, &reader.access).await;
+    assert_eq!(
+        tool_names(&server, &reader.access, &session).await,
+        vec!["fetch-messages", "fetch-call-transcripts"]
+    );
+    let send = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"send-message",
+        "arguments":{"from": SALES_PHONE_ID, "to": BOB, "content": "hi"}}});
+    let refused = mcp(&server, Some(&reader.access), Some(&session), send.clone()).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let challenge = www_authenticate(refused.headers());
+    assert!(
+        challenge.contains("error=\"insufficient_scope\"") && challenge.contains("messages:send"),
+        "{challenge}"
+    );
+    assert!(sim.sent_messages().is_empty());
+
+    // A grant with sending: the tool runs with the key the user entered.
+    let writer = client.tokens(BUSINESS_KEY, &["messages:send"]).await;
+    let session = open_session(&server, &writer.access).await;
+    let reply: Value = mcp(&server, Some(&writer.access), Some(&session), send.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reply["result"]["isError"], false, "{reply}");
+    let posts: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].api_key.as_deref(), Some(BUSINESS_KEY));
+
+    // Refresh rotates: the new pair works, the old access token does not.
+    let (status, body) = client.refresh(&writer.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rotated = tokens(&body);
+    assert_ne!(rotated.refresh, writer.refresh);
+    let session = open_session(&server, &rotated.access).await;
+    assert_eq!(
+        tool_names(&server, &rotated.access, &session).await,
+        vec!["send-message", "bulk-messages"]
+    );
+
+    // Reusing the old refresh token revokes the whole grant.
+    let (status, body) = client.refresh(&writer.refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    let after = mcp(&server, Some(&rotated.access), Some(&session), send).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.refresh(&rotated.refresh).await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // The reader's grant is untouched.
+    let session = open_session(&server, &reader.access).await;
+    assert_eq!(tool_names(&server, &reader.access, &session).await.len(), 2);
+
+    let planted = [
+        BUSINESS_KEY,
+        reader.access.as_str(),
+        reader.refresh.as_str(),
+        writer.access.as_str(),
+        writer.refresh.as_str(),
+        rotated.access.as_str(),
+        rotated.refresh.as_str(),
+    ];
+    harness::assert_no_secret(&server.logs(), &planted);
+    sim.assert_conformant();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codes_pkce_redirects_and_csrf_hold_against_attacks() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &[]);
+    let issuer = issuer_of(&server);
+    let client = Client::register(&issuer, "E2E Assistant").await;
+    let http = &client.http;
+
+    // Redirect-URI tricks are refused at registration.
+    for bad in [
+        "https:evil.com",
+        "http://localhost%25@evil.com/cb",
+        "HTTPS://example.com/cb",
+        "https://example.com/cb#frag",
+        "https://user@example.com/cb",
+        "http://example.com/cb",
+        " https://example.com/cb",
+        "javascript:alert(1)",
+    ] {
+        let response = http
+            .post(format!("{issuer}/register"))
+            .json(&json!({"redirect_uris": [bad]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_redirect_uri", "{bad}");
+    }
+
+    // An unknown client or an unregistered redirect gets a page, never a redirect.
+    for url in [
+        client
+            .authorize_url(&[])
+            .replace(&client.client_id, "no-such-client"),
+        client
+            .authorize_url(&[])
+            .replace("127.0.0.1%3A47123%2Fcallback", "evil.example%2Fcallback"),
+    ] {
+        let response = http.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{url}");
+        assert!(response.headers().get(LOCATION).is_none(), "{url}");
+        assert!(response.text().await.unwrap().contains("<html"));
+    }
+
+    // PKCE: `plain` is refused (by redirect, the redirect URI being verified).
+    let response = http
+        .get(
+            client
+                .authorize_url(&[])
+                .replace("code_challenge_method=S256", "code_challenge_method=plain"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(
+        query_of(&location)["error"],
+        "invalid_request",
+        "{location}"
+    );
+
+    // CSRF: no cookie, or a foreign Origin, and nothing is granted.
+    let (html, cookie) = client.consent_page(&[]).await;
+    let no_cookie = client
+        .consent(&html, None, Some(&issuer), BUSINESS_KEY, &["messages:read"])
+        .await;
+    assert_eq!(no_cookie.status(), StatusCode::FORBIDDEN);
+    let foreign = client
+        .consent(
+            &html,
+            Some(&cookie),
+            Some("https://evil.example"),
+            BUSINESS_KEY,
+            &["messages:read"],
+        )
+        .await;
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+
+    // A key OpenPhone rejects: the page comes back, without the key.
+    let wrong_key = "not-a-real-openphone-key-0000";
+    let rejected = client
+        .consent(
+            &html,
+            Some(&cookie),
+            Some(&issuer),
+            wrong_key,
+            &["messages:read"],
+        )
+        .await;
+    assert_eq!(rejected.status(), StatusCode::OK);
+    let page = rejected.text().await.unwrap();
+    assert!(!page.contains(wrong_key));
+
+    // A wrong verifier fails; the right one works once; a replay revokes the grant.
+    let code = client.code(BUSINESS_KEY, &["messages:read"]).await;
+    let (status, body) = client.exchange(&code, &format!("{VERIFIER}x")).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_grant"))
+    );
+    let (status, body) = client.exchange(&code, VERIFIER).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let first = tokens(&body);
+    let session = open_session(&server, &first.access).await;
+    let (status, body) = client.exchange(&code, VERIFIER).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_grant"))
+    );
+    let revoked = mcp(
+        &server,
+        Some(&first.access),
+        Some(&session),
+        json!({"jsonrpc":"2.0","id":5,"method":"ping"}),
+    )
+    .await;
+    assert_eq!(
+        revoked.status(),
+        StatusCode::UNAUTHORIZED,
+        "a replayed code must revoke its grant"
+    );
+
+    // Another client cannot refresh or revoke this client's tokens.
+    let other = Client::register(&issuer, "Other").await;
+    let victim = client.tokens(BUSINESS_KEY, &["messages:read"]).await;
+    let (status, _) = other.refresh(&victim.refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let revoke = http
+        .post(format!("{issuer}/revoke"))
+        .form(&[
+            ("token", victim.access.as_str()),
+            ("client_id", other.client_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::OK);
+    open_session(&server, &victim.access).await;
+    // Its own client can revoke it; it stops working at once.
+    let revoke = http
+        .post(format!("{issuer}/revoke"))
+        .form(&[
+            ("token", victim.refresh.as_str()),
+            ("client_id", client.client_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::OK);
+    let gone = mcp(
+        &server,
+        Some(&victim.access),
+        None,
+        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
+    )
+    .await;
+    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+
+    harness::assert_no_secret(
+        &server.logs(),
+        &[
+            BUSINESS_KEY,
+            wrong_key,
+            &code,
+            &first.access,
+            &first.refresh,
+            &victim.access,
+            &victim.refresh,
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_lists_and_revokes_grants_while_the_server_runs() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &[]);
+    let issuer = issuer_of(&server);
+    let client = Client::register(&issuer, "Admin Test Client").await;
+    let tokens = client.tokens(BUSINESS_KEY, &["messages:read"]).await;
+    open_session(&server, &tokens.access).await;
+
+    let admin = |args: &[&str]| {
+        let out = harness::command(&sim, OAUTH, server.data_dir())
+            .arg("admin")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let clients: Value = serde_json::from_str(&admin(&["--json", "clients"])).unwrap();
+    assert_eq!(clients["value"][0]["name"], "Admin Test Client");
+    let grants: Value = serde_json::from_str(&admin(&["--json", "grants"])).unwrap();
+    let grant = grants["value"][0]["grant"].as_str().unwrap().to_owned();
+    let listing = admin(&["grants"]);
+    assert!(listing.contains(&grant));
+    for secret in [
+        BUSINESS_KEY,
+        tokens.access.as_str(),
+        tokens.refresh.as_str(),
+    ] {
+        assert!(!listing.contains(secret) && !grants.to_string().contains(secret));
+    }
+
+    assert!(admin(&["revoke-grant", &grant]).contains("revoked"));
+    let after = mcp(
+        &server,
+        Some(&tokens.access),
+        None,
+        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
+    )
+    .await;
+    assert_eq!(
+        after.status(),
+        StatusCode::UNAUTHORIZED,
+        "revocation takes effect on the next request"
+    );
+    assert!(admin(&["revoke-grant", "no-such-grant"]).contains("nothing revoked"));
+}
