@@ -137,7 +137,38 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Every server of the suite: not one line may carry a planted secret.
+        if !std::thread::panicking() {
+            let planted = lock(&PLANTED).clone();
+            let planted: Vec<&str> = planted.iter().map(String::as_str).collect();
+            assert_no_secret(&self.logs(), &planted);
+        }
     }
+}
+
+/// Secrets the tests have seen (API keys, tokens, codes): no server may log
+/// any of them. Checked for every server when it stops.
+static PLANTED: std::sync::LazyLock<Mutex<Vec<String>>> = std::sync::LazyLock::new(|| {
+    Mutex::new(
+        [
+            openphone_sim::BUSINESS_KEY,
+            openphone_sim::STANDARD_KEY,
+            openphone_sim::NO_CREDITS_KEY,
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    )
+});
+
+/// Adds `secret` to the values no server may log.
+pub fn plant(secret: &str) {
+    lock(&PLANTED).push(secret.to_owned());
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The binary with a clean environment pointing at `sim`.

@@ -1,7 +1,7 @@
 //! OAuth through the real server: discovery, registration, the consent
 //! page, PKCE, tokens, refresh rotation, scopes, revocation — and the
-//! attacks each of them must stop. Every log line is then scanned for the
-//! planted key, tokens and codes.
+//! attacks each of them must stop. Every key, token and code the tests see
+//! is planted (`harness::plant`): no server of the suite may log one.
 
 use std::collections::HashMap;
 
@@ -162,6 +162,7 @@ impl Client {
         let query = query_of(&location);
         assert_eq!(query["state"], "st-123");
         assert_eq!(query["iss"], self.issuer);
+        harness::plant(&query["code"]);
         query["code"].clone()
     }
 
@@ -207,10 +208,13 @@ impl Client {
 
 fn tokens(body: &Value) -> Tokens {
     assert_eq!(body["token_type"], "Bearer");
-    Tokens {
+    let tokens = Tokens {
         access: body["access_token"].as_str().unwrap().to_owned(),
         refresh: body["refresh_token"].as_str().unwrap().to_owned(),
-    }
+    };
+    harness::plant(&tokens.access);
+    harness::plant(&tokens.refresh);
+    tokens
 }
 
 /// POSTs one JSON-RPC message to `/mcp` with `token`.
@@ -427,6 +431,20 @@ async fn a_client_works_with_its_grant_and_refresh_rotates() {
         vec!["send-message", "bulk-messages"]
     );
 
+    // A tampered token (one character changed) is refused.
+    let mut tampered = rotated.access.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let refused = mcp(
+        &server,
+        Some(&tampered),
+        None,
+        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
     // Reusing the old refresh token revokes the whole grant.
     let (status, body) = client.refresh(&writer.refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -518,6 +536,29 @@ async fn codes_pkce_redirects_and_csrf_hold_against_attacks() {
         "{location}"
     );
 
+    // PKCE: a request without a challenge is refused too.
+    let no_challenge = client
+        .authorize_url(&[])
+        .split('&')
+        .filter(|p| !p.starts_with("code_challenge"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let response = http.get(&no_challenge).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(
+        query_of(&location)["error"],
+        "invalid_request",
+        "{location}"
+    );
+
+    // A token for another resource cannot be asked for.
+    let other_resource = client.authorize_url(&[]).replace("%2Fmcp", "%2Fother");
+    let response = http.get(&other_resource).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(query_of(&location)["error"], "invalid_target", "{location}");
+
     // CSRF: no cookie, or a foreign Origin, and nothing is granted.
     let (html, cookie) = client.consent_page(&[]).await;
     let no_cookie = client
@@ -537,6 +578,7 @@ async fn codes_pkce_redirects_and_csrf_hold_against_attacks() {
 
     // A key OpenPhone rejects: the page comes back, without the key.
     let wrong_key = "not-a-real-openphone-key-0000";
+    harness::plant(wrong_key);
     let rejected = client
         .consent(
             &html,
