@@ -252,7 +252,9 @@ async fn auth_route(
         Err(error) => return internal(error),
     };
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, answer.body).into_response();
+    // Only the component's headers: a default Content-Type must not precede its own.
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = status;
     for (name, value) in answer.headers {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),

@@ -175,6 +175,8 @@ impl Client {
             .await
             .unwrap();
         assert_eq!(response.headers()["cache-control"], "no-store");
+        let types: Vec<_> = response.headers().get_all("content-type").iter().collect();
+        assert_eq!(types, vec!["application/json"], "one JSON content type");
         (response.status(), response.json().await.unwrap())
     }
 
@@ -721,4 +723,125 @@ async fn an_operator_lists_and_revokes_grants_while_the_server_runs() {
         "revocation takes effect on the next request"
     );
     assert!(admin(&["revoke-grant", "no-such-grant"]).contains("nothing revoked"));
+}
+
+/// Approves `authorize_url` on the consent page as a user would (with the
+/// form, its cookie and the issuer's Origin); returns the redirect location.
+async fn approve(issuer: &str, authorize_url: &str, key: &str, scopes: &[&str]) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(authorize_url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let cookie = page.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    let mut form: Vec<(String, String)> = hidden_inputs(&html).into_iter().collect();
+    form.push(("api_key".into(), key.into()));
+    form.push(("action".into(), "approve".into()));
+    for scope in scopes {
+        form.push(("scope".into(), (*scope).into()));
+    }
+    let response = http
+        .post(format!("{issuer}/authorize"))
+        .header("cookie", cookie)
+        .header("origin", issuer)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_rmcp_client_discovers_registers_authorizes_and_refreshes() {
+    use rmcp::ServiceExt as _;
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::auth::{AuthClient, AuthorizationRequest, OAuthState};
+    use rmcp::transport::streamable_http_client::{
+        StreamableHttpClientTransport, StreamableHttpClientTransportConfig,
+    };
+
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &[]);
+    let issuer = issuer_of(&server);
+
+    // Discovery from the MCP URL, dynamic registration, PKCE: all the SDK's.
+    let mut state = OAuthState::new(server.url(), None).await.unwrap();
+    state
+        .start_authorization(
+            AuthorizationRequest::new(REDIRECT)
+                .with_client_name("rmcp e2e client")
+                .with_scopes(["messages:read", "contacts:write"]),
+        )
+        .await
+        .unwrap();
+    let url = state.get_authorization_url().await.unwrap();
+    assert!(url.starts_with(&format!("{issuer}/authorize?")), "{url}");
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    let location = approve(
+        &issuer,
+        &url,
+        BUSINESS_KEY,
+        &["messages:read", "contacts:write"],
+    )
+    .await;
+    let code = query_of(&location)["code"].clone();
+    harness::plant(&code);
+    state.handle_callback_url(&location).await.unwrap();
+
+    let manager = state.into_authorization_manager().unwrap();
+    let first = manager.get_access_token().await.unwrap();
+    manager.refresh_token().await.unwrap();
+    let second = manager.get_access_token().await.unwrap();
+    harness::plant(&first);
+    harness::plant(&second);
+    assert_ne!(first, second, "refresh issues a new access token");
+    // The rotated-out token no longer works.
+    let old = mcp(
+        &server,
+        Some(&first),
+        None,
+        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
+    )
+    .await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+
+    let client = AuthClient::new(reqwest::Client::default(), manager);
+    let transport = StreamableHttpClientTransport::with_client(
+        client,
+        StreamableHttpClientTransportConfig::with_uri(server.url()),
+    );
+    let service = ().serve(transport).await.unwrap();
+    let mut names: Vec<String> = service
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["create-contact", "fetch-messages"]);
+    let result = service
+        .call_tool(
+            CallToolRequestParams::new("fetch-messages").with_arguments(
+                json!({"inbox": SALES_PHONE_ID, "participant": BOB, "maxResults": 2})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.is_error, Some(false), "{result:?}");
+    let read = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/messages")
+        .count();
+    assert!(read >= 1);
+    service.cancel().await.unwrap();
+    sim.assert_conformant();
 }
