@@ -360,6 +360,22 @@ async fn discovery_points_a_client_at_the_authorization_server() {
         format!("{issuer}/register")
     );
 
+    // Local mode generated the deployment secret, private, and said where.
+    let secret = server.data_dir().join("deployment-secret");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(
+        server
+            .logs()
+            .iter()
+            .any(|l| l.contains("deployment secret") && l.contains(harness::path_str(&secret))),
+        "the log says where the secret is"
+    );
+    harness::plant(std::fs::read_to_string(&secret).unwrap().trim());
+
     // A token that was never issued.
     let forged = mcp(
         &server,
@@ -407,6 +423,9 @@ async fn a_client_works_with_its_grant_and_refresh_rotates() {
 
     // A grant with sending: the tool runs with the key the user entered.
     let writer = client.tokens(BUSINESS_KEY, &["messages:send"]).await;
+    // A session belongs to the grant that opened it.
+    let borrowed = mcp(&server, Some(&writer.access), Some(&session), send.clone()).await;
+    assert_eq!(borrowed.status(), StatusCode::NOT_FOUND);
     let session = open_session(&server, &writer.access).await;
     let reply: Value = mcp(&server, Some(&writer.access), Some(&session), send.clone())
         .await
