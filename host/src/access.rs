@@ -125,20 +125,12 @@ impl Access {
             "Bearer error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{metadata}\", \
              error_description=\"this tool needs the {scope} scope\""
         );
-        let mut response = (
+        challenged(
             StatusCode::FORBIDDEN,
-            axum::Json(serde_json::json!({
-                "error": "insufficient_scope",
-                "error_description": format!("this tool needs the {scope} scope; authorize again granting it"),
-            })),
+            "insufficient_scope",
+            &format!("this tool needs the {scope} scope; authorize again granting it"),
+            &challenge,
         )
-            .into_response();
-        if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
-        response
     }
 }
 
@@ -152,21 +144,28 @@ impl OAuthAccess {
         if let Some(error) = error {
             challenge.push_str(&format!(", error=\"{error}\""));
         }
-        let mut response = (
+        challenged(
             StatusCode::UNAUTHORIZED,
-            axum::Json(serde_json::json!({
-                "error": error.unwrap_or("unauthorized"),
-                "error_description": "authorize with OAuth: see the resource_metadata in WWW-Authenticate",
-            })),
+            error.unwrap_or("unauthorized"),
+            "authorize with OAuth: see the resource_metadata in WWW-Authenticate",
+            &challenge,
         )
-            .into_response();
-        if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
-        response
     }
+}
+
+/// A JSON error answer carrying a `WWW-Authenticate` challenge.
+fn challenged(status: StatusCode, error: &str, description: &str, challenge: &str) -> Response {
+    let mut response = (
+        status,
+        axum::Json(serde_json::json!({ "error": error, "error_description": description })),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// The token of an `Authorization: Bearer …` header.

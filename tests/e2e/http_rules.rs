@@ -110,7 +110,7 @@ impl Session {
 }
 
 /// The tool names of a `tools/list` reply.
-fn tool_names(reply: &Value) -> Vec<String> {
+pub fn tool_names(reply: &Value) -> Vec<String> {
     reply["result"]["tools"]
         .as_array()
         .unwrap()

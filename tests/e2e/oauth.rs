@@ -200,6 +200,17 @@ impl Client {
         .await
     }
 
+    /// Revokes `token` as this client (RFC 7009).
+    async fn revoke(&self, token: &str) -> StatusCode {
+        self.http
+            .post(format!("{}/revoke", self.issuer))
+            .form(&[("token", token), ("client_id", self.client_id.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
     async fn tokens(&self, key: &str, scopes: &[&str]) -> Tokens {
         let code = self.code(key, scopes).await;
         let (status, body) = self.exchange(&code, VERIFIER).await;
@@ -277,12 +288,7 @@ async fn tool_names(server: &Server, token: &str, session: &str) -> Vec<String> 
     .json()
     .await
     .unwrap();
-    reply["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_owned())
-        .collect()
+    crate::http_rules::tool_names(&reply)
 }
 
 fn www_authenticate(headers: &HeaderMap) -> String {
@@ -647,28 +653,10 @@ async fn codes_pkce_redirects_and_csrf_hold_against_attacks() {
     let victim = client.tokens(BUSINESS_KEY, &["messages:read"]).await;
     let (status, _) = other.refresh(&victim.refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let revoke = http
-        .post(format!("{issuer}/revoke"))
-        .form(&[
-            ("token", victim.access.as_str()),
-            ("client_id", other.client_id.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoke.status(), StatusCode::OK);
+    assert_eq!(other.revoke(&victim.access).await, StatusCode::OK);
     open_session(&server, &victim.access).await;
     // Its own client can revoke it; it stops working at once.
-    let revoke = http
-        .post(format!("{issuer}/revoke"))
-        .form(&[
-            ("token", victim.refresh.as_str()),
-            ("client_id", client.client_id.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoke.status(), StatusCode::OK);
+    assert_eq!(client.revoke(&victim.refresh).await, StatusCode::OK);
     let gone = mcp(
         &server,
         Some(&victim.access),

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::time::Instant;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Store as WasmStore, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Store as WasmStore, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::redact::Redactor;
@@ -268,15 +268,7 @@ impl AuthServer {
         };
         let mut store = WasmStore::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let deadline = Instant::now() + DEADLINE;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        crate::sandbox::stop_at(&mut store, Instant::now() + DEADLINE);
         let run = async {
             let bindings = self.pre.instantiate_async(&mut store).await?;
             f(&bindings, &mut store).await

@@ -119,17 +119,7 @@ impl Sandbox {
     fn store(&self, state: CallState, deadline: Instant) -> Store<CallState> {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
-        // Yield to the executor every tick (so a busy guest never starves
-        // other calls), and trap once the deadline has passed (so a guest
-        // that never returns is stopped even if nobody polls its timeout).
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        stop_at(&mut store, deadline);
         store
     }
 
@@ -240,6 +230,20 @@ impl Sandbox {
             }
         }
     }
+}
+
+/// Makes the guest yield to the executor every epoch tick (so a busy guest
+/// never starves other calls) and trap once `deadline` has passed (so a
+/// guest that never returns is stopped even if nobody polls its timeout).
+pub(crate) fn stop_at<T>(store: &mut Store<T>, deadline: Instant) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Ok(UpdateDeadline::Interrupt)
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
 }
 
 fn timed_out(tool: &str, timeout: Duration) -> CallOutcome {

@@ -14,6 +14,7 @@ mod call;
 mod engine;
 mod loader;
 
+pub(crate) use call::stop_at;
 pub use call::{CallOutcome, CallRequest, Caller, Progress};
 pub(crate) use engine::empty_wasi;
 pub use engine::{Limits, Sandbox};
