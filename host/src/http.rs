@@ -94,7 +94,9 @@ pub fn router(state: Arc<HttpState>) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        // The consent page sets its own (`same-origin`, so its form's POST
+        // carries an Origin the CSRF check can verify).
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))

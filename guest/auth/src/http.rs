@@ -107,7 +107,10 @@ impl Response {
                 header("cache-control", "no-store"),
                 header("x-frame-options", "DENY"),
                 header("x-content-type-options", "nosniff"),
-                header("referrer-policy", "no-referrer"),
+                // Not `no-referrer`: under it a browser sends the form's POST
+                // with `Origin: null`, which the CSRF check must refuse.
+                // `same-origin` still sends nothing to other sites.
+                header("referrer-policy", "same-origin"),
                 header(
                     "content-security-policy",
                     &format!(
@@ -208,7 +211,7 @@ mod tests {
         let p = Response::page(200, "<p>hi</p>".into(), "'none'");
         assert_eq!(p.header("x-frame-options"), Some("DENY"));
         assert_eq!(p.header("cache-control"), Some("no-store"));
-        assert_eq!(p.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(p.header("referrer-policy"), Some("same-origin"));
         assert!(
             p.header("content-security-policy")
                 .unwrap()

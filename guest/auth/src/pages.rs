@@ -53,7 +53,7 @@ fn document(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta name=\"referrer\" content=\"same-origin\">\
          <title>{title} · {BRAND}</title><style>{STYLE}</style></head>\
          <body><main><div class=\"brand\"><span class=\"logo\">O</span>{BRAND}</div>{body}</main></body></html>\n",
         title = escape(title),

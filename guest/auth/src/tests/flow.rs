@@ -153,7 +153,7 @@ fn full_flow() {
     assert!(!html.contains("value=\"messages:read\""));
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
     assert_eq!(page.header("cache-control"), Some("no-store"));
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert_eq!(
         page.header("content-security-policy"),
         Some(
