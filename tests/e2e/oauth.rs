@@ -730,6 +730,29 @@ async fn an_operator_lists_and_revokes_grants_while_the_server_runs() {
         "revocation takes effect on the next request"
     );
     assert!(admin(&["revoke-grant", "no-such-grant"]).contains("nothing revoked"));
+
+    // Revoking a client ends all its grants, and it can start no new flow.
+    let second = client.tokens(BUSINESS_KEY, &["messages:read"]).await;
+    open_session(&server, &second.access).await;
+    assert!(admin(&["revoke-client", &client.client_id]).contains("revoked"));
+    let after = mcp(
+        &server,
+        Some(&second.access),
+        None,
+        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
+    )
+    .await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let page = client
+        .http
+        .get(client.authorize_url(&[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    assert!(page.headers().get(LOCATION).is_none());
+    let clients: Value = serde_json::from_str(&admin(&["--json", "clients"])).unwrap();
+    assert_eq!(clients["value"][0]["revoked"], true);
 }
 
 /// Approves `authorize_url` on the consent page as a user would (with the
