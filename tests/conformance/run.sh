@@ -54,58 +54,10 @@ fi
 node_major="$("$NODE" -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 22)) || die "the suite needs Node >= 22; $NODE is $("$NODE" --version)"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/openphone-conformance.XXXXXX")"
-SIM_PID=""
-MCP_PID=""
-cleanup() {
-  local rc=$?
-  for pid in "$MCP_PID" "$SIM_PID"; do
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-    fi
-  done
-  for pid in "$MCP_PID" "$SIM_PID"; do
-    [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true
-  done
-  if ((rc != 0)) && [[ -f "$WORK/mcp.log" ]]; then
-    log "openphone-mcp log (last 40 lines):"
-    tail -n 40 "$WORK/mcp.log" >&2 || true
-  fi
-  rm -rf "$WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Waits until the process wrote its http://127.0.0.1:PORT address into its log
-# (both binaries print it once bound); prints that base URL.
-wait_for_address() {
-  local name="$1" pid="$2" logfile="$3" deadline=$((SECONDS + 60)) url
-  while ((SECONDS < deadline)); do
-    url="$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$logfile" 2>/dev/null | head -n 1 || true)"
-    if [[ -n "$url" ]]; then
-      printf '%s\n' "$url"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || { cat "$logfile" >&2; die "$name exited before listening"; }
-    sleep 0.2
-  done
-  cat "$logfile" >&2
-  die "$name did not report its address within 60s"
-}
-
-# Port 0: each binary binds a free loopback port itself, and logs which.
-"$BIN_DIR/openphone-sim" --listen 127.0.0.1:0 >"$WORK/sim.log" 2>&1 &
-SIM_PID=$!
-SIM_URL="$(wait_for_address openphone-sim "$SIM_PID" "$WORK/sim.log")"
-# The simulator has no /health: wait until it answers HTTP at all.
-deadline=$((SECONDS + 30))
-until curl -s -o /dev/null --max-time 2 "$SIM_URL/"; do
-  ((SECONDS < deadline)) || die "openphone-sim at $SIM_URL does not answer"
-  sleep 0.2
-done
-log "openphone-sim at $SIM_URL"
+WORK_NAME=conformance
+# shellcheck source=servers.sh
+source "$HERE/servers.sh"
+start_sim
 
 mkdir -p "$WORK/data"
 env -u OPENPHONE_MCP_PLUGINS \

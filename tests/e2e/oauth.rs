@@ -295,6 +295,12 @@ fn www_authenticate(headers: &HeaderMap) -> String {
     headers["www-authenticate"].to_str().unwrap().to_owned()
 }
 
+async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    let response = http.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{url}");
+    response.json().await.unwrap()
+}
+
 fn issuer_of(server: &Server) -> String {
     format!("http://{}", server.addr)
 }
@@ -329,25 +335,15 @@ async fn discovery_points_a_client_at_the_authorization_server() {
         "/.well-known/oauth-protected-resource",
         "/.well-known/oauth-protected-resource/mcp",
     ] {
-        let resource: Value = http
-            .get(format!("{issuer}{path}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let resource = get_json(&http, &format!("{issuer}{path}")).await;
         assert_eq!(resource["resource"], format!("{issuer}/mcp"), "{path}");
         assert_eq!(resource["authorization_servers"], json!([issuer]));
     }
-    let server_metadata: Value = http
-        .get(format!("{issuer}/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server_metadata = get_json(
+        &http,
+        &format!("{issuer}/.well-known/oauth-authorization-server"),
+    )
+    .await;
     assert_eq!(server_metadata["issuer"], issuer);
     assert_eq!(
         server_metadata["code_challenge_methods_supported"],
