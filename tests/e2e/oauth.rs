@@ -251,6 +251,17 @@ async fn mcp(
     request.send().await.unwrap()
 }
 
+/// A `ping` to `/mcp` with `token` (and `session`): what the server lets through.
+async fn ping(server: &Server, token: Option<&str>, session: Option<&str>) -> reqwest::Response {
+    mcp(
+        server,
+        token,
+        session,
+        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
+    )
+    .await
+}
+
 /// Opens an MCP session with `token`; returns its id.
 async fn open_session(server: &Server, token: &str) -> String {
     let response = mcp(
@@ -311,13 +322,7 @@ async fn discovery_points_a_client_at_the_authorization_server() {
     let server = Server::start(&sim, OAUTH, &[]);
     let issuer = issuer_of(&server);
 
-    let unauthorized = mcp(
-        &server,
-        None,
-        None,
-        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
-    )
-    .await;
+    let unauthorized = ping(&server, None, None).await;
     assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
     let challenge = www_authenticate(unauthorized.headers());
     let metadata_url = format!("{issuer}/.well-known/oauth-protected-resource/mcp");
@@ -379,13 +384,7 @@ async fn discovery_points_a_client_at_the_authorization_server() {
     harness::plant(std::fs::read_to_string(&secret).unwrap().trim());
 
     // A token that was never issued.
-    let forged = mcp(
-        &server,
-        Some("forged-token"),
-        None,
-        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
-    )
-    .await;
+    let forged = ping(&server, Some("forged-token"), None).await;
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     assert!(www_authenticate(forged.headers()).contains("error=\"invalid_token\""));
 }
@@ -459,13 +458,7 @@ async fn a_client_works_with_its_grant_and_refresh_rotates() {
     let last = tampered.len() - 1;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    let refused = mcp(
-        &server,
-        Some(&tampered),
-        None,
-        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
-    )
-    .await;
+    let refused = ping(&server, Some(&tampered), None).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 
     // Reusing the old refresh token revokes the whole grant.
@@ -631,13 +624,7 @@ async fn codes_pkce_redirects_and_csrf_hold_against_attacks() {
         (status, &body["error"]),
         (StatusCode::BAD_REQUEST, &json!("invalid_grant"))
     );
-    let revoked = mcp(
-        &server,
-        Some(&first.access),
-        Some(&session),
-        json!({"jsonrpc":"2.0","id":5,"method":"ping"}),
-    )
-    .await;
+    let revoked = ping(&server, Some(&first.access), Some(&session)).await;
     assert_eq!(
         revoked.status(),
         StatusCode::UNAUTHORIZED,
@@ -653,13 +640,7 @@ async fn codes_pkce_redirects_and_csrf_hold_against_attacks() {
     open_session(&server, &victim.access).await;
     // Its own client can revoke it; it stops working at once.
     assert_eq!(client.revoke(&victim.refresh).await, StatusCode::OK);
-    let gone = mcp(
-        &server,
-        Some(&victim.access),
-        None,
-        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
-    )
-    .await;
+    let gone = ping(&server, Some(&victim.access), None).await;
     assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
 
     harness::assert_no_secret(
@@ -713,13 +694,7 @@ async fn an_operator_lists_and_revokes_grants_while_the_server_runs() {
     }
 
     assert!(admin(&["revoke-grant", &grant]).contains("revoked"));
-    let after = mcp(
-        &server,
-        Some(&tokens.access),
-        None,
-        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
-    )
-    .await;
+    let after = ping(&server, Some(&tokens.access), None).await;
     assert_eq!(
         after.status(),
         StatusCode::UNAUTHORIZED,
@@ -731,13 +706,7 @@ async fn an_operator_lists_and_revokes_grants_while_the_server_runs() {
     let second = client.tokens(BUSINESS_KEY, &["messages:read"]).await;
     open_session(&server, &second.access).await;
     assert!(admin(&["revoke-client", &client.client_id]).contains("revoked"));
-    let after = mcp(
-        &server,
-        Some(&second.access),
-        None,
-        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
-    )
-    .await;
+    let after = ping(&server, Some(&second.access), None).await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     let page = client
         .http
@@ -826,13 +795,7 @@ async fn an_rmcp_client_discovers_registers_authorizes_and_refreshes() {
     harness::plant(&second);
     assert_ne!(first, second, "refresh issues a new access token");
     // The rotated-out token no longer works.
-    let old = mcp(
-        &server,
-        Some(&first),
-        None,
-        json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
-    )
-    .await;
+    let old = ping(&server, Some(&first), None).await;
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
 
     let client = AuthClient::new(reqwest::Client::default(), manager);
