@@ -352,7 +352,7 @@ async fn mcp_post(
         for message in messages {
             state
                 .app
-                .handle(&mut session, message, requester.of(&state), None)
+                .handle(&mut session, message, requester.view(), None)
                 .await;
         }
         if let Some(id) = &session_id
@@ -383,7 +383,7 @@ async fn mcp_post(
         for message in messages {
             if let Some(reply) = task_state
                 .app
-                .handle(&mut session, message, requester.of(&task_state), None)
+                .handle(&mut session, message, requester.view(), None)
                 .await
             {
                 replies.push(reply);
@@ -423,12 +423,7 @@ fn stream_call(
         let Some(message) = message else { return };
         if let Some(reply) = state
             .app
-            .handle(
-                &mut session,
-                message,
-                requester.of(&state),
-                Some(&events_tx),
-            )
+            .handle(&mut session, message, requester.view(), Some(&events_tx))
             .await
         {
             let _ = events_tx.send(reply);
@@ -463,7 +458,7 @@ struct RequesterParts {
 }
 
 impl RequesterParts {
-    fn of<'a>(&'a self, _state: &'a HttpState) -> Requester<'a> {
+    fn view(&self) -> Requester<'_> {
         Requester {
             caller: &self.authorized.caller,
             scopes: self.authorized.scopes.as_deref(),
