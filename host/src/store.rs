@@ -102,17 +102,10 @@ impl Store {
         value: &[u8],
         ttl_secs: u64,
     ) -> anyhow::Result<bool> {
-        let txn = self.db.begin_write()?;
-        let stored = {
-            let mut t = txn.open_table(table.definition())?;
-            let present = t.get(key)?.is_some_and(|v| live(v.value()).is_some());
-            if !present {
-                t.insert(key, encode(value, ttl_secs).as_slice())?;
-            }
-            !present
-        };
-        txn.commit()?;
-        Ok(stored)
+        self.update(table, key, |current| {
+            let absent = current.is_none();
+            Ok((absent.then(|| encode(value, ttl_secs)), absent))
+        })
     }
 
     /// Replaces the value under `key` with `value` only if it is still
@@ -126,45 +119,53 @@ impl Store {
         value: &[u8],
         ttl_secs: u64,
     ) -> anyhow::Result<bool> {
-        let txn = self.db.begin_write()?;
-        let replaced = {
-            let mut t = txn.open_table(table.definition())?;
-            let current = t
-                .get(key)?
-                .is_some_and(|v| live(v.value()) == Some(expected));
-            if current {
-                t.insert(key, encode(value, ttl_secs).as_slice())?;
-            }
-            current
-        };
-        txn.commit()?;
-        Ok(replaced)
+        self.update(table, key, |current| {
+            let same = current == Some(expected);
+            Ok((same.then(|| encode(value, ttl_secs)), same))
+        })
     }
 
     /// Adds `delta` to the integer under `key` (absent counts as 0) in one
     /// transaction; returns the new value. Stored as decimal text.
     pub fn increment(&self, table: Table, key: &str, delta: i64) -> anyhow::Result<i64> {
-        let txn = self.db.begin_write()?;
-        let value = {
-            let mut t = txn.open_table(table.definition())?;
-            let current = match t.get(key)? {
-                Some(stored) => match live(stored.value()) {
-                    Some(bytes) => std::str::from_utf8(bytes)
-                        .ok()
-                        .and_then(|s| s.parse::<i64>().ok())
-                        .context("the value to increment is not an integer")?,
-                    None => 0,
-                },
+        self.update(table, key, |current| {
+            let current = match current {
+                Some(bytes) => std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .context("the value to increment is not an integer")?,
                 None => 0,
             };
             let value = current
                 .checked_add(delta)
                 .context("the counter would overflow")?;
-            t.insert(key, encode(value.to_string().as_bytes(), 0).as_slice())?;
-            value
+            Ok((Some(encode(value.to_string().as_bytes(), 0)), value))
+        })
+    }
+
+    /// One read-modify-write transaction on `key`: `change` sees the live
+    /// value (if any) and returns the encoded value to write (if any) and
+    /// its answer. Nothing is written when it fails.
+    fn update<T>(
+        &self,
+        table: Table,
+        key: &str,
+        change: impl FnOnce(Option<&[u8]>) -> anyhow::Result<(Option<Vec<u8>>, T)>,
+    ) -> anyhow::Result<T> {
+        let txn = self.db.begin_write()?;
+        let answer = {
+            let mut t = txn.open_table(table.definition())?;
+            let (write, answer) = {
+                let stored = t.get(key)?;
+                change(stored.as_ref().and_then(|v| live(v.value())))?
+            };
+            if let Some(encoded) = write {
+                t.insert(key, encoded.as_slice())?;
+            }
+            answer
         };
         txn.commit()?;
-        Ok(value)
+        Ok(answer)
     }
 
     /// Live keys that start with `prefix`, in order, after `after` when
