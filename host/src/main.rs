@@ -23,7 +23,8 @@ use url::Url;
 #[derive(Debug, Parser)]
 #[command(name = "openphone-mcp", version, about)]
 struct Cli {
-    /// Where state (store, compiled components) is kept
+    /// Where state (store, compiled components, the local deployment
+    /// secret, the admin socket) is kept
     /// [default: $XDG_DATA_HOME/openphone-mcp or ~/.local/share/openphone-mcp].
     #[arg(long, global = true, env = "OPENPHONE_MCP_DATA_DIR")]
     data_dir: Option<PathBuf>,
