@@ -1,26 +1,22 @@
 //! openphone-mcp: an MCP server for the OpenPhone (Quo) API whose tools run
 //! as sandboxed WebAssembly components.
 //!
-//! The binary (`main.rs`) parses the command line; everything else lives
-//! here so integration tests and benchmarks can use it.
+//! The folders are the component map (ARCHITECTURE.md draws them):
+//! `transport` (HTTP and stdio), `access` (who a request acts for and what it
+//! may do), `auth` (the OAuth component and what it is given), `sandbox`
+//! (wasmtime and the OpenPhone API as the caller), `state` (the durable
+//! store and the protocols kept in it). `app` is the MCP server between
+//! them, `startup` wires them, and `command` is what each subcommand of the
+//! binary (`main.rs`) does.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-pub mod access;
-pub mod admin;
-pub mod app;
-pub mod auth;
-pub mod budget;
-pub mod client_metadata;
-pub mod deployment_secret;
-pub mod http;
-pub mod idempotency;
-pub mod ledger;
-pub mod profiles;
-pub mod redact;
-pub mod sandbox;
-pub mod secret;
+pub(crate) mod access;
+pub(crate) mod app;
+pub(crate) mod auth;
+pub mod command;
+pub(crate) mod redact;
+pub(crate) mod sandbox;
+pub(crate) mod secret;
 pub mod startup;
-pub mod stdio;
-pub mod store;
-pub mod upstream;
-pub mod vault;
+pub(crate) mod state;
+pub(crate) mod transport;

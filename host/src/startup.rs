@@ -10,16 +10,18 @@ use anyhow::{Context as _, bail};
 use tracing_subscriber::EnvFilter;
 use url::Url;
 
+pub use crate::access::profiles::ToolProfile;
 use crate::app::App;
-use crate::profiles::ToolProfile;
-use crate::redact::{RedactingStderr, Redactor};
-use crate::sandbox::{Caller, Limits, Sandbox, ToolSource};
+use crate::redact::RedactingStderr;
+pub use crate::redact::Redactor;
+pub use crate::sandbox::Limits;
+use crate::sandbox::upstream::{Upstream, UpstreamConfig};
+use crate::sandbox::{Caller, Sandbox, ToolSource};
 use crate::secret::ApiKey;
-use crate::store::Store;
-use crate::upstream::{Upstream, UpstreamConfig};
+use crate::state::store::Store;
 
 /// Environment variable holding the local user's OpenPhone API key.
-pub const API_KEY_ENV: &str = "OPENPHONE_API_KEY";
+pub(crate) const API_KEY_ENV: &str = "OPENPHONE_API_KEY";
 /// Environment variable overriding the OpenPhone API root.
 pub const BASE_URL_ENV: &str = "OPENPHONE_API_BASE_URL";
 
@@ -79,7 +81,7 @@ pub struct Settings {
 }
 
 /// Reads the local user's key from the environment.
-pub fn local_caller(redactor: &Redactor) -> anyhow::Result<Caller> {
+pub(crate) fn local_caller(redactor: &Redactor) -> anyhow::Result<Caller> {
     let Some(raw) = std::env::var_os(API_KEY_ENV) else {
         bail!(
             "{API_KEY_ENV} is not set: set it to your OpenPhone API key (OpenPhone → Settings → API), \
@@ -98,7 +100,7 @@ pub fn local_caller(redactor: &Redactor) -> anyhow::Result<Caller> {
 }
 
 /// Loads the components and opens the store.
-pub async fn build_app(
+pub(crate) async fn build_app(
     settings: &Settings,
     redactor: Arc<Redactor>,
     persistent: bool,
@@ -130,7 +132,7 @@ pub async fn build_app(
 }
 
 /// Where the embedded store lives.
-pub fn store_path(data_dir: &Path) -> PathBuf {
+pub(crate) fn store_path(data_dir: &Path) -> PathBuf {
     data_dir.join("state.redb")
 }
 
@@ -145,7 +147,7 @@ pub enum Mode {
 
 /// Settings of the OAuth side of `serve`.
 #[derive(Debug, Clone)]
-pub struct OAuthSettings {
+pub(crate) struct OAuthSettings {
     /// The server's public base URL (no trailing slash).
     pub public_url: Url,
     pub mode: Mode,
@@ -169,11 +171,11 @@ impl OAuthSettings {
 /// The deployment secret for `oauth.mode`: configured (production) or
 /// generated in the data directory (local). Checked before anything else
 /// starts, so a misconfigured server fails at once.
-pub fn load_secret(
+pub(crate) fn load_secret(
     settings: &Settings,
     oauth: &OAuthSettings,
-) -> anyhow::Result<crate::deployment_secret::DeploymentSecret> {
-    use crate::deployment_secret::DeploymentSecret;
+) -> anyhow::Result<crate::auth::deployment_secret::DeploymentSecret> {
+    use crate::auth::deployment_secret::DeploymentSecret;
 
     Ok(match oauth.mode {
         Mode::Production => DeploymentSecret::configured(oauth.secret_file.as_deref())?,
@@ -190,16 +192,16 @@ pub fn load_secret(
 }
 
 /// Loads the vault and the auth component.
-pub async fn build_oauth(
+pub(crate) async fn build_oauth(
     oauth: &OAuthSettings,
-    secret: &crate::deployment_secret::DeploymentSecret,
+    secret: &crate::auth::deployment_secret::DeploymentSecret,
     app: &App,
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<crate::access::OAuthAccess> {
-    use crate::deployment_secret::Purpose;
+    use crate::auth::deployment_secret::Purpose;
 
     let store = app.shared_store();
-    let vault = Arc::new(crate::vault::Vault::new(
+    let vault = Arc::new(crate::auth::vault::Vault::new(
         Arc::clone(&store),
         &secret.derive(Purpose::Vault),
         app.upstream(),

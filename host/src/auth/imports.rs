@@ -4,9 +4,9 @@
 use super::AuthState;
 use super::wit::openphone::mcp::{client_metadata, log, types, vault};
 use super::wit::wasi::config::store as config;
-use crate::client_metadata::{self as fetcher, FetchError};
+use crate::auth::client_metadata::{self as fetcher, FetchError};
+use crate::auth::vault::VaultError;
 use crate::secret::ApiKey;
-use crate::vault::VaultError;
 
 impl types::Host for AuthState {}
 

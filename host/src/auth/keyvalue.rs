@@ -8,7 +8,7 @@ use wasmtime::component::Resource;
 
 use super::AuthState;
 use super::wit::wasi::keyvalue::{atomics, store};
-use crate::store::Table;
+use crate::state::store::Table;
 
 /// The only bucket the auth component may open.
 pub const BUCKET: &str = "auth";

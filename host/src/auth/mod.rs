@@ -6,7 +6,11 @@
 //! store, and its settings — among them a signing key derived for it alone
 //! from the deployment secret. Each request runs in a fresh instance.
 
-pub mod wit;
+pub(crate) mod admin;
+pub(crate) mod client_metadata;
+pub(crate) mod deployment_secret;
+pub(crate) mod vault;
+pub(crate) mod wit;
 
 mod imports;
 mod keyvalue;
@@ -20,10 +24,10 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Store as WasmStore, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::auth::vault::Vault;
 use crate::redact::Redactor;
 use crate::sandbox::Sandbox;
-use crate::store::Store;
-use crate::vault::Vault;
+use crate::state::store::Store;
 use wit::{
     AuthComponent as Bindings, AuthComponentPre, ClientSummary, GrantSummary, HttpRequest,
     HttpResponse, Principal, TokenError,

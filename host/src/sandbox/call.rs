@@ -17,10 +17,10 @@ use super::wit::{
     self, ApiRequest, ApiResponse, CallContext, LedgerError, Level, ToolDescriptor, ToolError,
     ToolOutput, ToolPluginPre, UpstreamError,
 };
-use crate::ledger::Ledger;
 use crate::redact::Redactor;
+use crate::sandbox::upstream::Upstream;
 use crate::secret::ApiKey;
-use crate::upstream::Upstream;
+use crate::state::ledger::Ledger;
 
 /// Longest guest log line kept; the rest is cut.
 const MAX_LOG_LINE: usize = 2_048;

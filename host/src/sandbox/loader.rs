@@ -170,18 +170,12 @@ fn validate(d: &ToolDescriptor) -> anyhow::Result<()> {
             bail!("`{}`: the output schema must describe an object", d.name);
         }
     }
-    let scope_ok = d.scope.split_once(':').is_some_and(|(a, b)| {
-        !a.is_empty()
-            && !b.is_empty()
-            && d.scope
-                .bytes()
-                .all(|c| c.is_ascii_lowercase() || c == b':' || c == b'-')
-    });
-    if !scope_ok {
+    if !crate::access::scope::is_offered(&d.scope) {
         bail!(
-            "`{}`: scope `{}` must look like `resource:action`",
+            "`{}`: scope `{}` is not one this server offers ({})",
             d.name,
-            d.scope
+            d.scope,
+            crate::access::scope::OFFERED.join(", ")
         );
     }
     Ok(())
@@ -190,7 +184,7 @@ fn validate(d: &ToolDescriptor) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::wit::ToolAnnotations;
+    use crate::sandbox::wit::openphone::mcp::types::ToolAnnotations;
 
     fn descriptor() -> ToolDescriptor {
         ToolDescriptor {

@@ -8,7 +8,9 @@
 //! a memory cap, and is stopped at its deadline by epoch interruption even if
 //! it never yields.
 
-pub mod wit;
+pub(crate) mod budget;
+pub(crate) mod upstream;
+pub(crate) mod wit;
 
 mod call;
 mod engine;
@@ -18,4 +20,4 @@ pub(crate) use call::stop_at;
 pub use call::{CallOutcome, CallRequest, Caller, Progress};
 pub(crate) use engine::empty_wasi;
 pub use engine::{Limits, Sandbox};
-pub use loader::{LoadedTool, Origin, ToolSource};
+pub use loader::{LoadedTool, ToolSource};

@@ -14,6 +14,4 @@ wasmtime::component::bindgen!({
 
 pub use exports::openphone::mcp::tool::{CallContext, ToolDescriptor, ToolError, ToolOutput};
 pub use openphone::mcp::log::Level;
-pub use openphone::mcp::types::{
-    ApiRequest, ApiResponse, LedgerError, Method, ToolAnnotations, UpstreamError,
-};
+pub use openphone::mcp::types::{ApiRequest, ApiResponse, LedgerError, Method, UpstreamError};

@@ -8,18 +8,18 @@
 //! spec ask: `401` with `WWW-Authenticate` pointing at the protected-resource
 //! metadata, `403 insufficient_scope` naming the scope a tool needs.
 
+pub(crate) mod profiles;
+pub(crate) mod scope;
+
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::AuthServer;
+use crate::auth::vault::Vault;
 use crate::auth::wit::TokenError;
 use crate::sandbox::Caller;
-use crate::vault::Vault;
-
-/// Every scope a grant can hold, as advertised in challenges.
-pub const ALL_SCOPES: &str = "messages:send messages:read contacts:write calls:read";
 
 /// How requests are authorized.
 #[derive(Debug)]
@@ -138,8 +138,9 @@ impl OAuthAccess {
     /// `401` asking for a token, pointing at the metadata.
     fn challenge(&self, error: Option<&str>) -> Response {
         let mut challenge = format!(
-            "Bearer resource_metadata=\"{}\", scope=\"{ALL_SCOPES}\"",
-            self.metadata_url
+            "Bearer resource_metadata=\"{}\", scope=\"{}\"",
+            self.metadata_url,
+            scope::all()
         );
         if let Some(error) = error {
             challenge.push_str(&format!(", error=\"{error}\""));

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rand::Rng;
 use url::Url;
 
-use crate::budget::Budget;
+use crate::sandbox::budget::Budget;
 use crate::sandbox::wit::{ApiRequest, ApiResponse, Method, UpstreamError};
 use crate::secret::ApiKey;
 

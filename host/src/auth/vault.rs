@@ -12,12 +12,12 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore as _;
 
-use crate::deployment_secret::DerivedKey;
+use crate::auth::deployment_secret::DerivedKey;
 use crate::redact::Redactor;
+use crate::sandbox::upstream::Upstream;
 use crate::sandbox::wit::{ApiRequest, Method};
 use crate::secret::ApiKey;
-use crate::store::{Store, Table};
-use crate::upstream::Upstream;
+use crate::state::store::{Store, Table};
 
 const NONCE_BYTES: usize = 24;
 
@@ -150,8 +150,8 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deployment_secret::{DeploymentSecret, Purpose};
-    use crate::upstream::UpstreamConfig;
+    use crate::auth::deployment_secret::{DeploymentSecret, Purpose};
+    use crate::sandbox::upstream::UpstreamConfig;
 
     fn vault(store: Arc<Store>, secret: &str) -> Vault {
         let secret = DeploymentSecret::from_text(secret).unwrap();

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::store::{Store, Table};
+use crate::state::store::{Store, Table};
 
 /// How long a finished outcome is kept.
 pub const RECORD_TTL_SECS: u64 = 7 * 24 * 3600;

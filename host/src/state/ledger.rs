@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
-use crate::idempotency::{RECORD_TTL_SECS, hash};
 use crate::sandbox::wit::LedgerError;
-use crate::store::{Store, Table};
+use crate::state::idempotency::{RECORD_TTL_SECS, hash};
+use crate::state::store::{Store, Table};
 
 /// Longest item name accepted.
 pub const MAX_ITEM_BYTES: usize = 256;

@@ -1,0 +1,22 @@
+//! The OAuth scopes this server offers: the one list the host uses, for the
+//! scopes a `401` challenge advertises and to refuse a tool component that
+//! asks for a scope no grant can hold. The auth component offers the same
+//! four on its consent page (`guest/auth/src/scope.rs`).
+
+/// Every scope a grant can hold, in the order challenges list them.
+pub(crate) const OFFERED: [&str; 4] = [
+    "messages:send",
+    "messages:read",
+    "contacts:write",
+    "calls:read",
+];
+
+/// True if `scope` is one this server offers.
+pub(crate) fn is_offered(scope: &str) -> bool {
+    OFFERED.contains(&scope)
+}
+
+/// The scopes as a space-separated list (RFC 6749 §3.3).
+pub(crate) fn all() -> String {
+    OFFERED.join(" ")
+}

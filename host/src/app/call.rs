@@ -1,0 +1,257 @@
+//! One `tools/call`: claimed under its idempotency key, run in the
+//! sandbox, settled by how it ended.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openphone_mcp_protocol::rmcp::model::{CallToolResult, ContentBlock as Content};
+use openphone_mcp_protocol::{Server, ToolCall, jsonrpc};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::result::to_mcp_result;
+use super::{App, IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META, REPLAYED_META, Requester};
+use crate::sandbox::wit::CallContext;
+use crate::sandbox::{CallRequest, Caller, Progress};
+use crate::state::idempotency::{self, Claim, Settlement};
+use crate::state::ledger::Ledger;
+
+/// How long the outcome of a `tools/call` is kept for a retry of the same
+/// JSON-RPC request (same session, same id).
+pub const REQUEST_RECORD_TTL_SECS: u64 = 24 * 3600;
+/// Idempotency scope shared by all tools for retried JSON-RPC requests.
+const REQUEST_SCOPE: &str = "jsonrpc-request";
+/// How often a call waits to see whether a running duplicate has finished.
+const BUSY_POLL: Duration = Duration::from_millis(100);
+
+/// How a call ended, for the log and for what its idempotency record keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The tool returned a result.
+    Ok,
+    /// The tool ran and reported a failure.
+    Failed,
+    /// The tool refused its arguments: nothing happened upstream.
+    InvalidArguments,
+    /// No such tool: nothing ran.
+    UnknownTool,
+    /// An upstream error the tool passed through.
+    UpstreamError,
+    /// The host stopped the call (deadline, memory cap, trap).
+    Stopped,
+}
+
+impl Verdict {
+    /// The word logged as the call's `outcome`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Failed => "failed",
+            Verdict::InvalidArguments => "invalid-arguments",
+            Verdict::UnknownTool => "unknown-tool",
+            Verdict::UpstreamError => "upstream-error",
+            Verdict::Stopped => "stopped",
+        }
+    }
+}
+
+impl App {
+    /// Runs a call at most once per idempotency key: the caller's
+    /// `idempotencyKey` when it gave one, else the JSON-RPC request itself
+    /// (session and id), so a retried request is answered from the outcome
+    /// of the first.
+    pub(super) async fn call_tool(
+        &self,
+        call: ToolCall,
+        from: Requester<'_>,
+        events: Option<&mpsc::UnboundedSender<Value>>,
+    ) -> Value {
+        let caller = from.caller;
+        let explicit = call
+            .arguments
+            .get(IDEMPOTENCY_ARGUMENT)
+            .or_else(|| call.meta.as_ref().and_then(|m| m.get(IDEMPOTENCY_META)))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let request_key = format!("{}\n{}", from.session_key, jsonrpc::id_value(&call.id));
+        let (key, arguments) = match &explicit {
+            Some(key) => (
+                idempotency::Key {
+                    subject: &caller.subject,
+                    scope: &call.name,
+                    key,
+                    ttl_secs: idempotency::RECORD_TTL_SECS,
+                },
+                Value::Object(call.arguments.clone()),
+            ),
+            None => (
+                idempotency::Key {
+                    subject: &caller.subject,
+                    scope: REQUEST_SCOPE,
+                    key: &request_key,
+                    ttl_secs: REQUEST_RECORD_TTL_SECS,
+                },
+                serde_json::json!({ "tool": call.name, "arguments": call.arguments }),
+            ),
+        };
+        // Only a caller's key names a job a tool can resume from its ledger;
+        // a read-only tool can simply run again.
+        let read_only = self.read_only.contains(&call.name);
+        let resumable = read_only || (explicit.is_some() && self.resumable.contains(&call.name));
+        let refuse = |text: &str| {
+            Server::tool_result(&call.id, CallToolResult::error(vec![Content::text(text)]))
+        };
+        match self.claim(&key, &arguments, resumable).await {
+            Ok(Claim::Run { ticket, resumed }) => {
+                if resumed {
+                    tracing::info!(tool = %call.name, subject = %caller.subject, "resuming an interrupted call");
+                }
+                let ledger = explicit
+                    .as_deref()
+                    .map(|key| Ledger::new(Arc::clone(&self.store), &caller.subject, &call.name, key));
+                let (mut result, verdict) = self
+                    .run_tool(&call, caller, events, explicit.clone(), ledger)
+                    .await;
+                if verdict == Verdict::Stopped && resumable && !read_only {
+                    result.content.push(Content::text(
+                        "Call again with the same arguments and idempotencyKey to resume where it stopped: \
+                         nothing already done is repeated.",
+                    ));
+                }
+                let response = Server::tool_result(&call.id, result);
+                let settlement = match verdict {
+                    // Nothing can have happened upstream when the arguments were refused.
+                    Verdict::InvalidArguments | Verdict::UnknownTool => Settlement::Release,
+                    // Stopped part-way: a retry runs it again.
+                    Verdict::Stopped if read_only => Settlement::Release,
+                    Verdict::Stopped if resumable => Settlement::Interrupted,
+                    Verdict::Ok | Verdict::Failed | Verdict::UpstreamError | Verdict::Stopped => {
+                        Settlement::Done(&response["result"])
+                    }
+                };
+                if let Err(error) = ticket.settle(settlement) {
+                    tracing::error!(error = %format!("{error:#}"), tool = %call.name, "recording an outcome failed");
+                }
+                response
+            }
+            Ok(Claim::Replay(mut recorded)) => {
+                tracing::info!(tool = %call.name, subject = %caller.subject, "replayed a recorded outcome");
+                if let Some(object) = recorded.as_object_mut() {
+                    object.insert("_meta".into(), serde_json::json!({ REPLAYED_META: true }));
+                }
+                jsonrpc::success_response(&call.id, recorded)
+            }
+            Ok(Claim::Busy) => refuse(
+                "The same call is still running; wait for its result instead of calling again.",
+            ),
+            Ok(Claim::Conflict) if explicit.is_none() => jsonrpc::error_response_with(
+                Some(&call.id),
+                openphone_mcp_protocol::rmcp::model::ErrorCode::INVALID_REQUEST,
+                "This request id was already used in this session for a different request; use a new id.".into(),
+            ),
+            Ok(Claim::Conflict) => refuse(
+                "This idempotencyKey was already used with different arguments; use a new key for a different request.",
+            ),
+            Ok(Claim::Interrupted) => refuse(
+                "An earlier attempt of this call was cut off (the server stopped or lost it) before its outcome was \
+                 recorded, so whether it acted is unknown. Check first (fetch-messages shows sent texts), then repeat \
+                 it as a new request, with a new idempotencyKey if you gave one.",
+            ),
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), tool = %call.name, "claiming an idempotency key failed");
+                refuse("The call could not be recorded, so nothing was done. Try again.")
+            }
+        }
+    }
+
+    /// Claims `key`; while a duplicate runs in this process, waits for its
+    /// outcome (up to the call timeout) so a retry gets the same answer.
+    async fn claim(
+        &self,
+        key: &idempotency::Key<'_>,
+        arguments: &Value,
+        resumable: bool,
+    ) -> anyhow::Result<Claim<'_>> {
+        let patience = self.sandbox.limits.call_timeout + Duration::from_secs(2);
+        let started = Instant::now();
+        loop {
+            let claim = idempotency::claim(&self.store, &self.boot, key, arguments, resumable)?;
+            if !matches!(claim, Claim::Busy) || started.elapsed() >= patience {
+                return Ok(claim);
+            }
+            tokio::time::sleep(BUSY_POLL).await;
+        }
+    }
+
+    /// Runs the call in the sandbox, forwarding progress to `events`.
+    async fn run_tool(
+        &self,
+        call: &ToolCall,
+        caller: &Caller,
+        events: Option<&mpsc::UnboundedSender<Value>>,
+        idempotency_key: Option<String>,
+        ledger: Option<Ledger>,
+    ) -> (CallToolResult, Verdict) {
+        let Some(&index) = self.routes.get(&call.name) else {
+            // The protocol layer only passes tools from the catalog.
+            let text = format!("Unknown tool: {}", call.name);
+            return (
+                CallToolResult::error(vec![Content::text(text)]),
+                Verdict::UnknownTool,
+            );
+        };
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let arguments = Value::Object(call.arguments.clone()).to_string();
+        let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
+        let forward = call.progress_token.clone().zip(events);
+        let request = CallRequest {
+            tool: &call.name,
+            arguments: &arguments,
+            context: CallContext {
+                request_id: request_id.clone(),
+                idempotency_key,
+            },
+            caller: caller.clone(),
+            progress: forward.is_some().then_some(progress_tx),
+            ledger,
+        };
+        let started = Instant::now();
+        let running = self.sandbox.call(
+            &self.tools[index],
+            request,
+            Arc::clone(&self.upstream),
+            Arc::clone(&self.redactor),
+        );
+        tokio::pin!(running);
+        let send_progress = |progress: Progress| {
+            if let Some((token, events)) = &forward {
+                let _ = events.send(Server::progress_notification(
+                    token,
+                    progress.progress,
+                    progress.total,
+                    progress.message.as_deref(),
+                ));
+            }
+        };
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut running => break outcome,
+                Some(progress) = progress_rx.recv() => send_progress(progress),
+            }
+        };
+        // Reports sent just before the call returned.
+        while let Ok(progress) = progress_rx.try_recv() {
+            send_progress(progress);
+        }
+        let (result, verdict) = to_mcp_result(outcome);
+        tracing::info!(
+            request_id = %request_id,
+            tool = %call.name,
+            subject = %caller.subject,
+            outcome = verdict.as_str(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "tool call"
+        );
+        (result, verdict)
+    }
+}

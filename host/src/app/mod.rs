@@ -1,0 +1,240 @@
+//! The MCP server proper: protocol state machine, tool catalog and sandbox,
+//! independent of the transport (HTTP or stdio).
+
+mod call;
+mod result;
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use openphone_mcp_protocol::rmcp::model::Tool;
+use openphone_mcp_protocol::{Message, Server, ServerInfo, Session, Step};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::access::profiles::{self, ToolProfile};
+use crate::redact::Redactor;
+use crate::sandbox::upstream::Upstream;
+use crate::sandbox::{Caller, LoadedTool, Sandbox};
+use crate::state::store::Store;
+use result::to_mcp_tool;
+
+/// Argument name, and `_meta` key, under which a client passes an
+/// idempotency key for a call.
+pub const IDEMPOTENCY_ARGUMENT: &str = "idempotencyKey";
+pub const IDEMPOTENCY_META: &str = "io.github.openphone-mcp/idempotency-key";
+/// `_meta` key set on a result answered from a recorded outcome.
+pub const REPLAYED_META: &str = "io.github.openphone-mcp/replayed";
+
+/// Who sent a message, over which session.
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    pub caller: &'a Caller,
+    /// Scopes granted to the caller; `None` is every scope (single user).
+    pub scopes: Option<&'a [String]>,
+    /// Stable, non-secret name of the session (a hash of its id), under
+    /// which a retried request is recognised.
+    pub session_key: &'a str,
+    /// The HTTP `User-Agent`, for tool profiles.
+    pub user_agent: Option<&'a str>,
+}
+
+/// Everything a request needs, shared by all connections.
+pub struct App {
+    server: Server,
+    sandbox: Sandbox,
+    tools: Vec<LoadedTool>,
+    catalog: Vec<Tool>,
+    /// tool name → index into `tools`.
+    routes: HashMap<String, usize>,
+    /// Tools whose descriptor says they resume from their ledger.
+    resumable: HashSet<String>,
+    /// Tools that change nothing upstream: running one again is always safe.
+    read_only: HashSet<String>,
+    /// tool name → the OAuth scope it needs.
+    scopes: HashMap<String, String>,
+    upstream: Arc<Upstream>,
+    redactor: Arc<Redactor>,
+    store: Arc<Store>,
+    profiles: Vec<ToolProfile>,
+    /// Unique to this process run: claims it holds carry it, so claims left
+    /// by an earlier run are recognised as interrupted.
+    boot: String,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("tools", &self.tools)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Assembles the server from loaded components.
+    pub fn new(
+        sandbox: Sandbox,
+        tools: Vec<LoadedTool>,
+        upstream: Arc<Upstream>,
+        redactor: Arc<Redactor>,
+        store: Store,
+        profiles: Vec<ToolProfile>,
+    ) -> anyhow::Result<Self> {
+        let mut catalog = Vec::new();
+        let mut routes = HashMap::new();
+        let mut resumable = HashSet::new();
+        let mut read_only = HashSet::new();
+        let mut scopes = HashMap::new();
+        for (index, tool) in tools.iter().enumerate() {
+            for descriptor in &tool.descriptors {
+                catalog.push(to_mcp_tool(descriptor)?);
+                routes.insert(descriptor.name.clone(), index);
+                if descriptor.resumable {
+                    resumable.insert(descriptor.name.clone());
+                }
+                if descriptor.annotations.read_only {
+                    read_only.insert(descriptor.name.clone());
+                }
+                scopes.insert(descriptor.name.clone(), descriptor.scope.clone());
+            }
+        }
+        let server = Server::new(ServerInfo {
+            name: "openphone-mcp".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            title: Some("OpenPhone".into()),
+            instructions: Some(
+                "Tools to text, look up and record things in an OpenPhone (Quo) workspace. Phone numbers are E.164 \
+                 (+15555550123); an inbox is one of the workspace's numbers or its id (PN…)."
+                    .into(),
+            ),
+        });
+        for profile in &profiles {
+            if let Some(unknown) = profile
+                .tools
+                .iter()
+                .find(|t| !routes.contains_key(t.as_str()))
+            {
+                anyhow::bail!(
+                    "the tool profile for `{}` names `{unknown}`, which no component offers",
+                    profile.matcher
+                );
+            }
+        }
+        Ok(App {
+            server,
+            sandbox,
+            tools,
+            catalog,
+            routes,
+            resumable,
+            read_only,
+            scopes,
+            upstream,
+            redactor,
+            store: Arc::new(store),
+            profiles,
+            boot: uuid::Uuid::new_v4().to_string(),
+        })
+    }
+
+    /// The loaded components, for `openphone-mcp tools`.
+    pub fn components(&self) -> &[LoadedTool] {
+        &self.tools
+    }
+
+    /// The tools as listed to clients.
+    pub fn catalog(&self) -> &[Tool] {
+        &self.catalog
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The store, shared (the vault and the auth component use it too).
+    pub fn shared_store(&self) -> Arc<Store> {
+        Arc::clone(&self.store)
+    }
+
+    /// The OpenPhone client, shared (the vault checks keys with it).
+    pub fn upstream(&self) -> Arc<Upstream> {
+        Arc::clone(&self.upstream)
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// Handles one message from `from`. Returns the response to send, if
+    /// any. Notifications produced while a tool runs (progress) go to
+    /// `events`; without it, progress is dropped.
+    pub async fn handle(
+        &self,
+        session: &mut Session,
+        message: Message,
+        from: Requester<'_>,
+        events: Option<&mpsc::UnboundedSender<Value>>,
+    ) -> Option<Value> {
+        let client = session.client_info().map(|c| c.name.clone());
+        let catalog = self.catalog_for(client.as_deref(), from.user_agent, from.scopes);
+        match self.server.handle(session, message, &catalog) {
+            Step::Reply(reply) => Some(reply),
+            Step::Accepted => None,
+            Step::Cancel { request_id, .. } => {
+                // Calls are short and a send must not be cut off half-way:
+                // a cancelled call runs to completion and its result is dropped.
+                tracing::debug!(request = %request_id, "client cancelled a request");
+                None
+            }
+            Step::CallTool(call) => Some(self.call_tool(call, from, events).await),
+        }
+    }
+
+    /// The tools a client of that name and user agent, holding `scopes`
+    /// (`None`: all), may see and call.
+    pub fn catalog_for(
+        &self,
+        client: Option<&str>,
+        user_agent: Option<&str>,
+        scopes: Option<&[String]>,
+    ) -> Cow<'_, [Tool]> {
+        let profile = profiles::select(&self.profiles, client, user_agent);
+        if profile.is_none() && scopes.is_none() {
+            return Cow::Borrowed(&self.catalog);
+        }
+        Cow::Owned(
+            self.catalog
+                .iter()
+                .filter(|t| {
+                    profile.is_none_or(|p| p.tools.iter().any(|name| name == t.name.as_ref()))
+                        && scopes.is_none_or(|granted| {
+                            self.scopes
+                                .get(t.name.as_ref())
+                                .is_some_and(|needed| granted.iter().any(|g| g == needed))
+                        })
+                })
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The scope a message needs when it calls a tool this server offers.
+    pub fn scope_needed(&self, message: &Message) -> Option<&str> {
+        let Message::Request { method, params, .. } = message else {
+            return None;
+        };
+        if method != "tools/call" {
+            return None;
+        }
+        let name = params.as_ref()?.get("name")?.as_str()?;
+        self.scopes.get(name).map(String::as_str)
+    }
+
+    /// True if `message` is a `tools/call` that asked for progress.
+    pub fn wants_progress(message: &Message) -> bool {
+        matches!(message, Message::Request { method, params, .. }
+            if method == "tools/call"
+                && params.as_ref().and_then(|p| p.get("_meta")).and_then(|m| m.get("progressToken")).is_some())
+    }
+}

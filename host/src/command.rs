@@ -1,0 +1,257 @@
+//! What each subcommand does, once the command line is parsed: the short
+//! bodies `main.rs` dispatches to.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use openphone_mcp_protocol::http::{HostPolicy, OriginPolicy};
+use url::Url;
+
+use crate::access::Access;
+use crate::auth::admin;
+use crate::auth::deployment_secret::DeploymentSecret;
+use crate::redact::Redactor;
+use crate::sandbox::Caller;
+use crate::startup::{self, Mode, OAuthSettings, Settings};
+use crate::transport::http::{self, HttpConfig, HttpState};
+
+pub use crate::auth::admin::Request as AdminRequest;
+
+/// `openphone-mcp tools`: each loaded tool, its scope and its component.
+pub async fn tools(settings: &Settings, redactor: Arc<Redactor>) -> anyhow::Result<()> {
+    let app = startup::build_app(settings, redactor, false).await?;
+    for component in app.components() {
+        for tool in &component.descriptors {
+            println!("{:<28} {:<16} {}", tool.name, tool.scope, component.origin);
+        }
+    }
+    Ok(())
+}
+
+/// `openphone-mcp admin`: asks the running server, or opens the store when
+/// none runs.
+pub async fn admin(
+    settings: &Settings,
+    redactor: Arc<Redactor>,
+    request: AdminRequest,
+    json: bool,
+    mode: Mode,
+    secret_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let answer = match admin::ask_server(&settings.data_dir, &request).await? {
+        Some(answer) => answer,
+        None => {
+            let oauth = OAuthSettings {
+                public_url: Url::parse("http://127.0.0.1")?,
+                mode,
+                secret_file,
+                access_token_ttl: Duration::from_secs(86_400),
+                refresh_token_ttl: Duration::from_secs(86_400),
+            };
+            let secret = startup::load_secret(settings, &oauth)?;
+            let app = startup::build_app(settings, Arc::clone(&redactor), true).await?;
+            let access = startup::build_oauth(&oauth, &secret, &app, redactor).await?;
+            admin::run(&access.auth, &request).await?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        admin::print(&answer);
+    }
+    Ok(())
+}
+
+/// `openphone-mcp stdio`: one local user on stdin/stdout.
+pub async fn stdio(settings: &Settings, redactor: Arc<Redactor>) -> anyhow::Result<()> {
+    let caller = startup::local_caller(&redactor)?;
+    let app = Arc::new(startup::build_app(settings, redactor, false).await?);
+    tracing::info!(tools = app.catalog().len(), "serving MCP on stdio");
+    crate::transport::stdio::run(app, caller).await
+}
+
+/// What `serve` is asked for besides the common settings.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub single_user: bool,
+    pub public_url: Option<Url>,
+    pub mode: Mode,
+    pub secret_file: Option<PathBuf>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub allowed_origins: Vec<String>,
+    pub allowed_hosts: Vec<String>,
+}
+
+/// Whom `serve` serves.
+enum Users {
+    /// `--single-user`: the key from the environment.
+    Local(Caller),
+    /// OAuth clients, their keys sealed under the deployment secret.
+    OAuth(OAuthSettings, DeploymentSecret),
+}
+
+/// `openphone-mcp serve`: Streamable HTTP for one local user or for OAuth
+/// clients, until SIGINT or SIGTERM.
+pub async fn serve(
+    settings: &Settings,
+    redactor: Arc<Redactor>,
+    mut options: ServeOptions,
+) -> anyhow::Result<()> {
+    if options.single_user && !options.listen.ip().is_loopback() {
+        bail!(
+            "--single-user serves one local user without authorization, so it only listens on loopback \
+             addresses (127.0.0.1, ::1), not {}",
+            options.listen
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("listening on {}", options.listen))?;
+    let local = listener.local_addr()?;
+    // Configuration errors (no key, no secret) are found before the
+    // components are compiled.
+    let users = if options.single_user {
+        Users::Local(startup::local_caller(&redactor)?)
+    } else {
+        let oauth = oauth_settings(&mut options, local)?;
+        let secret = startup::load_secret(settings, &oauth)?;
+        Users::OAuth(oauth, secret)
+    };
+    let app = Arc::new(startup::build_app(settings, Arc::clone(&redactor), true).await?);
+    let (access, auth) = match users {
+        Users::Local(caller) => (Access::SingleUser(caller), None),
+        Users::OAuth(oauth, secret) => {
+            let access = startup::build_oauth(&oauth, &secret, &app, redactor).await?;
+            let auth = Arc::clone(&access.auth);
+            #[cfg(unix)]
+            admin::serve_socket(&settings.data_dir, Arc::clone(&auth)).await?;
+            tracing::info!(issuer = %oauth.issuer(), "OAuth authorization server ready");
+            (Access::OAuth(access), Some(auth))
+        }
+    };
+    let state = Arc::new(HttpState {
+        app: Arc::clone(&app),
+        config: HttpConfig {
+            origins: OriginPolicy {
+                allowed_origins: options.allowed_origins,
+                allow_loopback: true,
+            },
+            hosts: HostPolicy {
+                allowed_hosts: options.allowed_hosts,
+                allow_loopback: true,
+            },
+        },
+        access,
+        auth,
+    });
+    tracing::info!(
+        address = %local,
+        tools = app.catalog().len(),
+        data_dir = %settings.data_dir.display(),
+        "serving MCP at http://{local}/mcp"
+    );
+    http::serve(state, listener, shutdown_signal()).await
+}
+
+/// The OAuth settings of `serve`; the public origin joins the allowed
+/// origins and hosts.
+fn oauth_settings(options: &mut ServeOptions, local: SocketAddr) -> anyhow::Result<OAuthSettings> {
+    let public_url = public_url_for(options.public_url.clone(), local)?;
+    options
+        .allowed_origins
+        .push(public_url.origin().ascii_serialization());
+    if let Some(host) = public_url.host_str() {
+        options.allowed_hosts.push(match public_url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        });
+    }
+    Ok(OAuthSettings {
+        public_url,
+        mode: options.mode,
+        secret_file: options.secret_file.clone(),
+        access_token_ttl: options.access_token_ttl.max(Duration::from_secs(60)),
+        refresh_token_ttl: options.refresh_token_ttl.max(Duration::from_secs(60)),
+    })
+}
+
+/// The public URL: as given (https, or http on loopback), else derived from
+/// a loopback listen address.
+fn public_url_for(given: Option<Url>, local: SocketAddr) -> anyhow::Result<Url> {
+    let url = match given {
+        Some(url) => url,
+        None if local.ip().is_loopback() => Url::parse(&format!("http://{local}"))?,
+        None => bail!(
+            "serving OAuth clients on {local} needs --public-url: the https URL clients reach this server at \
+             (e.g. https://mcp.example.com, behind a TLS-terminating proxy)"
+        ),
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        bail!("--public-url must be https (http only for loopback addresses), not {url}");
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
+        bail!("--public-url must be a bare origin such as https://mcp.example.com, not {url}");
+    }
+    Ok(url)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_are_https_or_loopback_origins() {
+        let local: SocketAddr = "127.0.0.1:8787".parse().unwrap();
+        assert_eq!(
+            public_url_for(None, local).unwrap().as_str(),
+            "http://127.0.0.1:8787/"
+        );
+        let wide: SocketAddr = "0.0.0.0:8787".parse().unwrap();
+        assert!(public_url_for(None, wide).is_err());
+        for bad in [
+            "http://mcp.example.com",
+            "https://mcp.example.com/mcp",
+            "https://mcp.example.com/?a=1",
+        ] {
+            assert!(
+                public_url_for(Some(Url::parse(bad).unwrap()), wide).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(public_url_for(Some(Url::parse("https://mcp.example.com").unwrap()), wide).is_ok());
+        assert!(public_url_for(Some(Url::parse("http://localhost:9000").unwrap()), wide).is_ok());
+    }
+}

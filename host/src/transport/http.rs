@@ -1,0 +1,172 @@
+//! Streamable HTTP transport (`serve`): the router, its layers and state.
+//!
+//! Every `/mcp` and OAuth request passes the Host and Origin checks
+//! (DNS-rebinding protection) before anything else; `mcp.rs` answers
+//! `/mcp`, `auth_routes.rs` hands OAuth endpoints and pages to the auth
+//! component. Browser clients on allowed origins get CORS headers.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use openphone_mcp_protocol::http::{self as rules, HostPolicy, OriginPolicy, Rejection};
+use openphone_mcp_protocol::jsonrpc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::auth_routes::auth_route;
+use super::mcp::{mcp_delete, mcp_get, mcp_post};
+use crate::access::Access;
+use crate::app::App;
+use crate::auth::AuthServer;
+
+/// Largest request body accepted on `/mcp`.
+const MAX_BODY: usize = 1 << 20;
+
+/// Settings of the HTTP transport.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub origins: OriginPolicy,
+    pub hosts: HostPolicy,
+}
+
+/// Shared state of the HTTP handlers.
+#[derive(Debug)]
+pub struct HttpState {
+    pub app: Arc<App>,
+    pub config: HttpConfig,
+    /// Who requests act for: the local user, or OAuth grants.
+    pub access: Access,
+    /// The auth component, when serving OAuth: its routes are mounted.
+    pub auth: Option<Arc<AuthServer>>,
+}
+
+/// The router: `/mcp`, `/health`, `/ready`, `/`.
+pub fn router(state: Arc<HttpState>) -> Router {
+    let mcp = Router::new()
+        .route("/mcp", get(mcp_get).post(mcp_post).delete(mcp_delete))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard));
+    let mut oauth = Router::new();
+    if let Some(auth) = &state.auth {
+        for path in auth.routes() {
+            oauth = oauth.route(path, get(auth_route).post(auth_route));
+        }
+        oauth = oauth.route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard));
+    }
+    Router::new()
+        .merge(mcp)
+        .merge(oauth)
+        .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(|| async { "ready" }))
+        .route("/", get(index))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        // The consent page sets its own (`same-origin`, so its form's POST
+        // carries an Origin the CSRF check can verify).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(cors(&state.config.origins))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    state: Arc<HttpState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// CORS for browser clients on allowed origins (the same policy as the
+/// Origin check): the MCP headers may be sent, and `Mcp-Session-Id` read.
+fn cors(policy: &OriginPolicy) -> CorsLayer {
+    let policy = policy.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ORIGIN, origin.clone());
+            rules::check_origin(&headers, &policy).is_ok()
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            rules::session_id_header_name(),
+            rules::protocol_version_header_name(),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([rules::session_id_header_name()])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        concat!(
+            "openphone-mcp ",
+            env!("CARGO_PKG_VERSION"),
+            "\nMCP endpoint: POST /mcp (Streamable HTTP). Health: /health, /ready.\n"
+        ),
+    )
+}
+
+/// Host and Origin validation for `/mcp` (403 on failure).
+async fn guard(State(state): State<Arc<HttpState>>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if let Err(rejection) = rules::check_host(headers, &state.config.hosts) {
+        tracing::warn!(
+            status = rejection.status,
+            "request refused: Host not allowed"
+        );
+        return reject(rejection);
+    }
+    if let Err(rejection) = rules::check_origin(headers, &state.config.origins) {
+        tracing::warn!(
+            status = rejection.status,
+            "request refused: Origin not allowed"
+        );
+        return reject(rejection);
+    }
+    next.run(request).await
+}
+
+pub(crate) fn reject(rejection: Rejection) -> Response {
+    let status = StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(rejection.body)).into_response()
+}
+
+pub(crate) fn internal(error: anyhow::Error) -> Response {
+    tracing::error!(error = %format!("{error:#}"), "internal error");
+    let body = jsonrpc::error_response_with(
+        None,
+        openphone_mcp_protocol::rmcp::model::ErrorCode::INTERNAL_ERROR,
+        "Internal error".into(),
+    );
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+}

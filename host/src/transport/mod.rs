@@ -1,0 +1,8 @@
+//! The transports: Streamable HTTP (`serve`) and stdio.
+
+mod auth_routes;
+mod extract;
+pub(crate) mod http;
+mod mcp;
+mod session;
+pub(crate) mod stdio;

@@ -1,0 +1,128 @@
+//! MCP sessions over HTTP: created by `initialize`, named by
+//! `Mcp-Session-Id`, kept in the store under a hash of their id (so they
+//! survive a restart and the store never holds a usable id), owned by the
+//! subject that created them, ended by DELETE or after a day idle.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use openphone_mcp_protocol::Session;
+use openphone_mcp_protocol::http::{self as rules, Rejection};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::http::{HttpState, internal, reject};
+use crate::access::Authorized;
+use crate::state::store::{Store, Table};
+
+/// How long an idle session is kept.
+const SESSION_TTL_SECS: u64 = 24 * 3600;
+
+/// What the store keeps per session.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredSession {
+    session: Session,
+    subject: String,
+}
+
+/// The session a request names, looked up for its authorized caller.
+#[derive(Debug)]
+pub(crate) enum NamedSession {
+    /// No `Mcp-Session-Id` header.
+    Absent,
+    /// A well-formed id that names no live session of this caller (expired,
+    /// ended, or someone else's: the two are not told apart).
+    Unknown,
+    /// The caller's own session.
+    Owned { id: String, session: Session },
+}
+
+impl NamedSession {
+    /// The owned session, or the answer for a request that needs one.
+    pub(crate) fn required(self) -> Result<(String, Session), Response> {
+        match self {
+            NamedSession::Owned { id, session } => Ok((id, session)),
+            NamedSession::Absent => Err(reject(Rejection::new(
+                StatusCode::BAD_REQUEST,
+                "Mcp-Session-Id header required",
+            ))),
+            NamedSession::Unknown => Err(unknown()),
+        }
+    }
+}
+
+/// `404`: the client must start a new session.
+pub(crate) fn unknown() -> Response {
+    reject(Rejection::new(
+        StatusCode::NOT_FOUND,
+        "unknown or expired session",
+    ))
+}
+
+impl FromRequestParts<Arc<HttpState>> for NamedSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<HttpState>,
+    ) -> Result<Self, Response> {
+        let authorized = Authorized::from_request_parts(parts, state).await?;
+        let Some(id) = rules::session_id(&parts.headers).map_err(reject)? else {
+            return Ok(NamedSession::Absent);
+        };
+        match load(state.app.store(), id).map_err(internal)? {
+            Some(stored) if stored.subject == authorized.caller.subject => {
+                Ok(NamedSession::Owned {
+                    id: id.to_owned(),
+                    session: stored.session,
+                })
+            }
+            _ => Ok(NamedSession::Unknown),
+        }
+    }
+}
+
+/// A new session id.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Stable, non-secret name of a session, under which its retried requests
+/// are recognised.
+pub(crate) fn key(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+fn load(store: &Store, id: &str) -> anyhow::Result<Option<StoredSession>> {
+    let Some(bytes) = store.get(Table::Sessions, &key(id))? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_slice(&bytes).ok())
+}
+
+/// Stores `session` under `id` for `subject`, restarting its idle clock.
+pub(crate) fn save(
+    store: &Store,
+    id: &str,
+    session: &Session,
+    subject: &str,
+) -> anyhow::Result<()> {
+    let stored = StoredSession {
+        session: session.clone(),
+        subject: subject.to_owned(),
+    };
+    store.put(
+        Table::Sessions,
+        &key(id),
+        &serde_json::to_vec(&stored)?,
+        SESSION_TTL_SECS,
+    )
+}
+
+/// Ends the session `id`; false if it was not live.
+pub(crate) fn remove(store: &Store, id: &str) -> anyhow::Result<bool> {
+    store.remove(Table::Sessions, &key(id))
+}
