@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 use url::Url;
 
 pub use crate::access::profiles::ToolProfile;
+use crate::access::workspace::WorkspaceNames;
 use crate::app::App;
 use crate::redact::RedactingStderr;
 pub use crate::redact::Redactor;
@@ -95,6 +96,7 @@ pub(crate) fn local_caller(redactor: &Redactor) -> anyhow::Result<Caller> {
     redactor.register(key.expose());
     Ok(Caller {
         subject: "local".into(),
+        workspace: WorkspaceNames::local().name(&key),
         key,
     })
 }
@@ -228,6 +230,7 @@ pub(crate) async fn build_oauth(
     Ok(crate::access::OAuthAccess {
         auth: Arc::new(auth),
         vault,
+        workspaces: WorkspaceNames::keyed(&secret.derive(Purpose::Workspace)),
         metadata_url: format!(
             "{}/.well-known/oauth-protected-resource/mcp",
             oauth.issuer()

@@ -834,3 +834,57 @@ async fn an_rmcp_client_discovers_registers_authorizes_and_refreshes() {
     service.cancel().await.unwrap();
     sim.assert_conformant();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotency_key_holds_across_grants_of_one_workspace() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &[]);
+    let issuer = issuer_of(&server);
+    let send = |from: &str| {
+        json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"send-message","arguments":{
+            "from": from, "to": BOB, "content": "Your order is ready", "idempotencyKey": "order-7"}}})
+    };
+    let call = |client: Client, key: &'static str, from: &'static str| {
+        let (server, send) = (&server, &send);
+        async move {
+            let tokens = client.tokens(key, &["messages:send"]).await;
+            let session = open_session(server, &tokens.access).await;
+            let reply: Value = mcp(server, Some(&tokens.access), Some(&session), send(from))
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(reply["result"]["isError"], false, "{reply}");
+            reply["result"]["structuredContent"]["id"].clone()
+        }
+    };
+    // One user authorizes twice (a second device, a re-consent): two grants
+    // for one API key, one idempotency key, one text.
+    let first = call(
+        Client::register(&issuer, "device one").await,
+        BUSINESS_KEY,
+        SALES_PHONE_ID,
+    )
+    .await;
+    let second = call(
+        Client::register(&issuer, "device two").await,
+        BUSINESS_KEY,
+        SALES_PHONE_ID,
+    )
+    .await;
+    assert_eq!(
+        first, second,
+        "the second grant is answered from the record"
+    );
+    assert_eq!(sim.sent_messages().len(), 1);
+    // Another workspace using the same idempotency key sends its own text.
+    let other = call(
+        Client::register(&issuer, "another workspace").await,
+        openphone_sim::STANDARD_KEY,
+        openphone_sim::STANDARD_MAIN_PHONE_ID,
+    )
+    .await;
+    assert_ne!(other, first);
+    assert_eq!(sim.sent_messages().len(), 2);
+    sim.assert_conformant();
+}

@@ -10,6 +10,7 @@
 
 pub(crate) mod profiles;
 pub(crate) mod scope;
+pub(crate) mod workspace;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use crate::auth::AuthServer;
 use crate::auth::vault::Vault;
 use crate::auth::wit::TokenError;
 use crate::sandbox::Caller;
+use workspace::WorkspaceNames;
 
 /// How requests are authorized.
 #[derive(Debug)]
@@ -35,6 +37,8 @@ pub enum Access {
 pub struct OAuthAccess {
     pub auth: Arc<AuthServer>,
     pub vault: Arc<Vault>,
+    /// Names the workspace a grant's key acts for.
+    pub workspaces: WorkspaceNames,
     /// The canonical `/mcp` URL tokens must be issued for.
     pub resource: String,
     /// The protected-resource metadata URL, for challenges.
@@ -109,6 +113,7 @@ impl Access {
         Ok(Authorized {
             caller: Caller {
                 subject: format!("grant:{}", principal.grant),
+                workspace: oauth.workspaces.name(&key),
                 key,
             },
             scopes: Some(principal.scopes),

@@ -39,6 +39,9 @@ pub(crate) enum Verdict {
     UpstreamError,
     /// The host stopped the call (deadline, memory cap, trap).
     Stopped,
+    /// The guest never ran (no capacity, the server shutting down):
+    /// nothing happened upstream.
+    NotRun,
 }
 
 impl Verdict {
@@ -51,6 +54,7 @@ impl Verdict {
             Verdict::UnknownTool => "unknown-tool",
             Verdict::UpstreamError => "upstream-error",
             Verdict::Stopped => "stopped",
+            Verdict::NotRun => "not-run",
         }
     }
 }
@@ -59,7 +63,10 @@ impl App {
     /// Runs a call at most once per idempotency key: the caller's
     /// `idempotencyKey` when it gave one, else the JSON-RPC request itself
     /// (session and id), so a retried request is answered from the outcome
-    /// of the first.
+    /// of the first. Keys belong to the workspace the call acts for. A
+    /// read-only tool is never claimed nor recorded: running it again is
+    /// always safe, and its results (message texts, transcripts) are not
+    /// written to the store.
     pub(super) async fn call_tool(
         &self,
         call: ToolCall,
@@ -73,11 +80,15 @@ impl App {
             .or_else(|| call.meta.as_ref().and_then(|m| m.get(IDEMPOTENCY_META)))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        if self.read_only.contains(&call.name) {
+            let (result, _) = self.run_tool(&call, caller, events, explicit, None).await;
+            return Server::tool_result(&call.id, result);
+        }
         let request_key = format!("{}\n{}", from.session_key, jsonrpc::id_value(&call.id));
         let (key, arguments) = match &explicit {
             Some(key) => (
                 idempotency::Key {
-                    subject: &caller.subject,
+                    workspace: &caller.workspace,
                     scope: &call.name,
                     key,
                     ttl_secs: idempotency::RECORD_TTL_SECS,
@@ -86,7 +97,7 @@ impl App {
             ),
             None => (
                 idempotency::Key {
-                    subject: &caller.subject,
+                    workspace: &caller.workspace,
                     scope: REQUEST_SCOPE,
                     key: &request_key,
                     ttl_secs: REQUEST_RECORD_TTL_SECS,
@@ -94,10 +105,8 @@ impl App {
                 serde_json::json!({ "tool": call.name, "arguments": call.arguments }),
             ),
         };
-        // Only a caller's key names a job a tool can resume from its ledger;
-        // a read-only tool can simply run again.
-        let read_only = self.read_only.contains(&call.name);
-        let resumable = read_only || (explicit.is_some() && self.resumable.contains(&call.name));
+        // Only a caller's key names a job a tool can resume from its ledger.
+        let resumable = explicit.is_some() && self.resumable.contains(&call.name);
         let refuse = |text: &str| {
             Server::tool_result(&call.id, CallToolResult::error(vec![Content::text(text)]))
         };
@@ -106,29 +115,21 @@ impl App {
                 if resumed {
                     tracing::info!(tool = %call.name, subject = %caller.subject, "resuming an interrupted call");
                 }
-                let ledger = explicit
-                    .as_deref()
-                    .map(|key| Ledger::new(Arc::clone(&self.store), &caller.subject, &call.name, key));
+                let ledger = explicit.as_deref().map(|key| {
+                    let store = Arc::clone(&self.store);
+                    Ledger::new(store, &caller.workspace, &call.name, key, ticket.expires_at())
+                });
                 let (mut result, verdict) = self
                     .run_tool(&call, caller, events, explicit.clone(), ledger)
                     .await;
-                if verdict == Verdict::Stopped && resumable && !read_only {
+                if verdict == Verdict::Stopped && resumable {
                     result.content.push(Content::text(
                         "Call again with the same arguments and idempotencyKey to resume where it stopped: \
                          nothing already done is repeated.",
                     ));
                 }
                 let response = Server::tool_result(&call.id, result);
-                let settlement = match verdict {
-                    // Nothing can have happened upstream when the arguments were refused.
-                    Verdict::InvalidArguments | Verdict::UnknownTool => Settlement::Release,
-                    // Stopped part-way: a retry runs it again.
-                    Verdict::Stopped if read_only => Settlement::Release,
-                    Verdict::Stopped if resumable => Settlement::Interrupted,
-                    Verdict::Ok | Verdict::Failed | Verdict::UpstreamError | Verdict::Stopped => {
-                        Settlement::Done(&response["result"])
-                    }
-                };
+                let settlement = settlement(verdict, resumable, &response["result"]);
                 if let Err(error) = ticket.settle(settlement) {
                     tracing::error!(error = %format!("{error:#}"), tool = %call.name, "recording an outcome failed");
                 }
@@ -253,5 +254,57 @@ impl App {
             "tool call"
         );
         (result, verdict)
+    }
+}
+
+/// What the idempotency record keeps of a call that ended with `verdict`
+/// (`result` is its `CallToolResult` JSON).
+fn settlement(verdict: Verdict, resumable: bool, result: &Value) -> Settlement<'_> {
+    match verdict {
+        // Nothing can have happened upstream: the arguments were refused, or
+        // the guest never ran. A retry runs afresh.
+        Verdict::InvalidArguments | Verdict::UnknownTool | Verdict::NotRun => Settlement::Release,
+        // Stopped part-way: a retry resumes from the ledger.
+        Verdict::Stopped if resumable => Settlement::Interrupted,
+        Verdict::Ok | Verdict::Failed | Verdict::UpstreamError | Verdict::Stopped => {
+            Settlement::Done(result)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_calls_that_may_have_acted_keep_their_outcome() {
+        let result = serde_json::json!({"isError": true});
+        for verdict in [
+            Verdict::InvalidArguments,
+            Verdict::UnknownTool,
+            Verdict::NotRun,
+        ] {
+            for resumable in [false, true] {
+                assert!(
+                    matches!(settlement(verdict, resumable, &result), Settlement::Release),
+                    "{verdict:?}"
+                );
+            }
+        }
+        assert!(matches!(
+            settlement(Verdict::Stopped, true, &result),
+            Settlement::Interrupted
+        ));
+        for verdict in [
+            Verdict::Ok,
+            Verdict::Failed,
+            Verdict::UpstreamError,
+            Verdict::Stopped,
+        ] {
+            assert!(
+                matches!(settlement(verdict, false, &result), Settlement::Done(_)),
+                "{verdict:?}"
+            );
+        }
     }
 }

@@ -70,6 +70,10 @@ pub(super) fn to_mcp_result(outcome: CallOutcome) -> (CallToolResult, Verdict) {
             };
             (CallToolResult::error(vec![Content::text(text)]), verdict)
         }
+        CallOutcome::NotRun(message) => (
+            CallToolResult::error(vec![Content::text(message)]),
+            Verdict::NotRun,
+        ),
         CallOutcome::Contained(message) => (
             CallToolResult::error(vec![Content::text(message)]),
             Verdict::Stopped,

@@ -35,6 +35,8 @@ pub enum Purpose {
     Vault,
     /// The auth component's signing key (CSRF tokens, sealed consent state).
     AuthSigning,
+    /// The HMAC key naming workspaces by their API key (`access/workspace.rs`).
+    Workspace,
 }
 
 impl Purpose {
@@ -42,6 +44,7 @@ impl Purpose {
         match self {
             Purpose::Vault => b"openphone-mcp vault v1",
             Purpose::AuthSigning => b"openphone-mcp auth signing v1",
+            Purpose::Workspace => b"openphone-mcp workspace names v1",
         }
     }
 }

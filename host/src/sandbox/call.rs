@@ -30,8 +30,12 @@ const MAX_LOG_LINES: u32 = 1_000;
 /// On whose behalf a call runs.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// Stable identifier of the user (or grant), for logs and scoping; never a secret.
+    /// Stable identifier of the user (or grant), for logs and sessions;
+    /// never a secret.
     pub subject: String,
+    /// The OpenPhone workspace the key acts for (`access/workspace.rs`):
+    /// what at-most-once records are scoped to, so they outlive any one grant.
+    pub workspace: String,
     /// The OpenPhone key the host attaches to this caller's requests.
     pub key: ApiKey,
 }
@@ -54,6 +58,9 @@ pub enum CallOutcome {
     /// The host stopped or lost the instance: memory cap, deadline, trap.
     /// The message is for the client and names no internals.
     Contained(String),
+    /// The guest never ran (no instance could be made, no permit): nothing
+    /// can have happened upstream. The message is for the client.
+    NotRun(String),
 }
 
 /// Store data of one instance.
@@ -172,7 +179,9 @@ impl Sandbox {
         redactor: Arc<Redactor>,
     ) -> CallOutcome {
         let Ok(_permit) = self.permits.acquire().await else {
-            return CallOutcome::Contained("the server is shutting down".into());
+            return CallOutcome::NotRun(
+                "The server is shutting down, so the call was not run; nothing was done.".into(),
+            );
         };
         let timeout = self.limits.call_timeout;
         let deadline = Instant::now() + timeout;
@@ -187,8 +196,32 @@ impl Sandbox {
         state.ledger = request.ledger;
         let mut store = self.store(state, deadline);
 
+        // An instance that could not be made (no pool slot, a start function
+        // that trapped before any request) ran nothing: the caller may retry.
+        let instantiated =
+            tokio::time::timeout(timeout, tool.pre.instantiate_async(&mut store)).await;
+        let plugin = match instantiated {
+            Ok(Ok(plugin)) => plugin,
+            failed if store.data().requests_left == self.limits.requests_per_call => {
+                let error = match failed {
+                    Ok(Err(error)) => format!("{error:#}"),
+                    _ => "timed out".to_owned(),
+                };
+                tracing::warn!(tool = request.tool, error = %error, "tool not instantiated");
+                return CallOutcome::NotRun(format!(
+                    "The server could not start `{}` right now, so nothing was done. Try again in a moment.",
+                    request.tool
+                ));
+            }
+            _ => {
+                tracing::warn!(tool = request.tool, "tool stopped while starting");
+                return CallOutcome::Contained(format!(
+                    "The tool `{}` failed unexpectedly and was stopped.",
+                    request.tool
+                ));
+            }
+        };
         let run = async {
-            let plugin = tool.pre.instantiate_async(&mut store).await?;
             plugin
                 .openphone_mcp_tool()
                 .call_call(
@@ -201,7 +234,7 @@ impl Sandbox {
         };
         // The epoch callback traps at the deadline; the timeout covers time
         // spent awaiting the API, where no epoch check runs.
-        let result = tokio::time::timeout(timeout + Duration::from_millis(50), run).await;
+        let result = tokio::time::timeout_at(deadline + Duration::from_millis(50), run).await;
         let memory_refused = store.data().memory.refused;
         let tool_name = request.tool;
         match result {

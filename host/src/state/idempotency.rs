@@ -15,14 +15,19 @@
 //! any other tool the retry is told the outcome is unknown, and nothing is
 //! run — never a second send.
 //!
-//! Keys are stored as a SHA-256 of (subject, tool, key), so the store holds
-//! no client-chosen text.
+//! Records belong to the OpenPhone workspace the call acts for, not to the
+//! grant that carried it, so a user who authorizes again still finds them.
+//! Keys are stored as a SHA-256 of (workspace, tool, key), so the store
+//! holds no client-chosen text. A record's expiry is fixed when it is first
+//! claimed; taking it over or settling it never extends it, and the
+//! ledger entries written under it expire at the same instant
+//! ([`Ticket::expires_at`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::state::store::{Store, Table};
+use crate::state::store::{Store, Table, now_secs};
 
 /// How long a finished outcome is kept.
 pub const RECORD_TTL_SECS: u64 = 7 * 24 * 3600;
@@ -30,7 +35,8 @@ pub const RECORD_TTL_SECS: u64 = 7 * 24 * 3600;
 /// Which key a call claims, and for how long its outcome is kept.
 #[derive(Debug, Clone)]
 pub struct Key<'a> {
-    pub subject: &'a str,
+    /// The workspace the call acts for ([`crate::sandbox::Caller::workspace`]).
+    pub workspace: &'a str,
     /// The tool, or a fixed scope when one key covers every tool (retried
     /// JSON-RPC requests).
     pub scope: &'a str,
@@ -45,7 +51,8 @@ pub struct Ticket<'s> {
     store: &'s Store,
     record: String,
     arguments: String,
-    ttl_secs: u64,
+    /// Unix seconds at which the record (and its ledger) expires.
+    expires_at: u64,
     settled: bool,
 }
 
@@ -81,6 +88,9 @@ pub enum Settlement<'a> {
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
     arguments: String,
+    /// Unix seconds; 0 in records written before expiries were kept here.
+    #[serde(default)]
+    expires_at: u64,
     state: State,
 }
 
@@ -106,24 +116,33 @@ pub fn claim<'s>(
     arguments: &Value,
     resumable: bool,
 ) -> anyhow::Result<Claim<'s>> {
-    let record = hash(&[key.subject, key.scope, key.key]);
+    let record = hash(&[key.workspace, key.scope, key.key]);
     let arguments = hash(&[&canonical(arguments)]);
-    let running = serde_json::to_vec(&Record {
-        arguments: arguments.clone(),
-        state: State::Running {
-            owner: boot.to_owned(),
-        },
-    })?;
-    let ticket = |store| Ticket {
+    let running = |expires_at| {
+        serde_json::to_vec(&Record {
+            arguments: arguments.clone(),
+            expires_at,
+            state: State::Running {
+                owner: boot.to_owned(),
+            },
+        })
+    };
+    let ticket = |store, expires_at| Ticket {
         store,
         record: record.clone(),
         arguments: arguments.clone(),
-        ttl_secs: key.ttl_secs,
+        expires_at,
         settled: false,
     };
-    if store.put_if_absent(Table::Outcomes, &record, &running, key.ttl_secs)? {
+    let expires_at = now_secs().saturating_add(key.ttl_secs);
+    if store.put_if_absent(
+        Table::Outcomes,
+        &record,
+        &running(expires_at)?,
+        key.ttl_secs,
+    )? {
         return Ok(Claim::Run {
-            ticket: ticket(store),
+            ticket: ticket(store, expires_at),
             resumed: false,
         });
     }
@@ -139,10 +158,17 @@ pub fn claim<'s>(
         State::Done { result } => Claim::Replay(result),
         State::Running { owner } if owner == boot => Claim::Busy,
         State::Running { .. } | State::Interrupted if resumable => {
-            // Take over only if nobody else did in between.
-            if store.compare_and_put(Table::Outcomes, &record, &bytes, &running, key.ttl_secs)? {
+            // Take over only if nobody else did in between, keeping the
+            // record's expiry (and so its ledger's).
+            let expires_at = match existing.expires_at {
+                0 => expires_at,
+                kept => kept,
+            };
+            let running = running(expires_at)?;
+            let ttl = remaining_secs(expires_at);
+            if store.compare_and_put(Table::Outcomes, &record, &bytes, &running, ttl)? {
                 Claim::Run {
-                    ticket: ticket(store),
+                    ticket: ticket(store, expires_at),
                     resumed: true,
                 }
             } else {
@@ -154,6 +180,12 @@ pub fn claim<'s>(
 }
 
 impl Ticket<'_> {
+    /// Unix seconds at which the record expires: ledger entries written
+    /// under this claim must expire with it.
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+
     /// Records how the run ended.
     pub fn settle(mut self, settlement: Settlement<'_>) -> anyhow::Result<()> {
         self.settled = true;
@@ -172,13 +204,14 @@ impl Ticket<'_> {
     fn write(&self, state: State) -> anyhow::Result<()> {
         let record = Record {
             arguments: self.arguments.clone(),
+            expires_at: self.expires_at,
             state,
         };
         self.store.put(
             Table::Outcomes,
             &self.record,
             &serde_json::to_vec(&record)?,
-            self.ttl_secs,
+            remaining_secs(self.expires_at),
         )
     }
 }
@@ -191,6 +224,11 @@ impl Drop for Ticket<'_> {
             tracing::error!(error = %format!("{error:#}"), "marking an interrupted call failed");
         }
     }
+}
+
+/// Seconds from now until `expires_at`, at least 1 (0 would mean "never").
+pub fn remaining_secs(expires_at: u64) -> u64 {
+    expires_at.saturating_sub(now_secs()).max(1)
 }
 
 /// A SHA-256 over length-prefixed parts, hex-encoded.
@@ -218,9 +256,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn key<'a>(subject: &'a str, scope: &'a str, key: &'a str) -> Key<'a> {
+    fn key<'a>(workspace: &'a str, scope: &'a str, key: &'a str) -> Key<'a> {
         Key {
-            subject,
+            workspace,
             scope,
             key,
             ttl_secs: RECORD_TTL_SECS,
@@ -335,6 +373,76 @@ mod tests {
         assert!(matches!(
             claim(&store, "new-boot", &k, &args, true).unwrap(),
             Claim::Run { resumed: true, .. }
+        ));
+    }
+
+    #[test]
+    fn taking_over_a_claim_keeps_its_expiry() {
+        let store = Store::in_memory().unwrap();
+        let args = json!({"recipients": ["+15555550123"]});
+        let k = key("u", "bulk-messages", "k");
+        let Claim::Run { ticket, .. } = claim(&store, "old-boot", &k, &args, true).unwrap() else {
+            panic!()
+        };
+        let expires_at = ticket.expires_at();
+        std::mem::forget(ticket);
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        let Claim::Run { ticket, resumed } = claim(&store, "new-boot", &k, &args, true).unwrap()
+        else {
+            panic!()
+        };
+        assert!(resumed);
+        assert_eq!(
+            ticket.expires_at(),
+            expires_at,
+            "a resumed run's ledger expires with the claim"
+        );
+        ticket.settle(Settlement::Interrupted).unwrap();
+        let Claim::Run { ticket, .. } = claim(&store, "new-boot", &k, &args, true).unwrap() else {
+            panic!()
+        };
+        assert_eq!(ticket.expires_at(), expires_at);
+    }
+
+    #[test]
+    fn records_belong_to_the_workspace() {
+        let store = Store::in_memory().unwrap();
+        let args = json!({"to": "+15555550123"});
+        let Claim::Run { ticket, .. } = claim(
+            &store,
+            "boot",
+            &key("ws-a", "send-message", "k"),
+            &args,
+            false,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        ticket
+            .settle(Settlement::Done(&json!({"sent": 1})))
+            .unwrap();
+        // Any grant acting for workspace a sees the outcome; workspace b has its own keys.
+        assert!(matches!(
+            claim(
+                &store,
+                "boot",
+                &key("ws-a", "send-message", "k"),
+                &args,
+                false
+            )
+            .unwrap(),
+            Claim::Replay(_)
+        ));
+        assert!(matches!(
+            claim(
+                &store,
+                "boot",
+                &key("ws-b", "send-message", "k"),
+                &args,
+                false
+            )
+            .unwrap(),
+            Claim::Run { .. }
         ));
     }
 }

@@ -1,14 +1,15 @@
 //! The host side of the `ledger` import: per-item entries a tool keeps under
 //! the call's idempotency key.
 //!
-//! Entries live in the store under a SHA-256 of (subject, tool, key, item),
-//! so they are scoped to the calling user and tool and hold no client-chosen
-//! text as keys; they expire with the call's recorded outcome.
+//! Entries live in the store under a SHA-256 of (workspace, tool, key,
+//! item), so they are scoped to the workspace the call acts for and to the
+//! tool, and hold no client-chosen text as keys; they expire at the same
+//! instant as the claim they belong to.
 
 use std::sync::Arc;
 
 use crate::sandbox::wit::LedgerError;
-use crate::state::idempotency::{RECORD_TTL_SECS, hash};
+use crate::state::idempotency::{hash, remaining_secs};
 use crate::state::store::{Store, Table};
 
 /// Longest item name accepted.
@@ -22,17 +23,21 @@ pub const MAX_WRITES_PER_CALL: u32 = 5_000;
 #[derive(Debug)]
 pub struct Ledger {
     store: Arc<Store>,
-    /// Hash of (subject, tool, idempotency key); items are hashed under it.
+    /// Hash of (workspace, tool, idempotency key); items are hashed under it.
     scope: String,
+    /// Unix seconds: the expiry of the claim the entries belong to.
+    expires_at: u64,
     writes_left: u32,
 }
 
 impl Ledger {
-    /// The ledger of `subject`'s calls of `tool` with idempotency key `key`.
-    pub fn new(store: Arc<Store>, subject: &str, tool: &str, key: &str) -> Self {
+    /// The ledger of `workspace`'s calls of `tool` with idempotency key
+    /// `key`, whose claim expires at `expires_at` (unix seconds).
+    pub fn new(store: Arc<Store>, workspace: &str, tool: &str, key: &str, expires_at: u64) -> Self {
         Ledger {
             store,
-            scope: hash(&["ledger", subject, tool, key]),
+            scope: hash(&["ledger", workspace, tool, key]),
+            expires_at,
             writes_left: MAX_WRITES_PER_CALL,
         }
     }
@@ -65,7 +70,12 @@ impl Ledger {
         }
         self.writes_left -= 1;
         self.store
-            .put(Table::Ledger, &key, entry.as_bytes(), RECORD_TTL_SECS)
+            .put(
+                Table::Ledger,
+                &key,
+                entry.as_bytes(),
+                remaining_secs(self.expires_at),
+            )
             .map_err(unavailable)
     }
 
@@ -88,11 +98,14 @@ fn unavailable(error: impl std::fmt::Display) -> LedgerError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::store::now_secs;
+
+    const LATER: u64 = u64::MAX / 2;
 
     #[test]
     fn entries_are_scoped_to_user_tool_and_key() {
         let store = Arc::new(Store::in_memory().unwrap());
-        let mut ledger = Ledger::new(Arc::clone(&store), "u", "bulk-messages", "k");
+        let mut ledger = Ledger::new(Arc::clone(&store), "u", "bulk-messages", "k", LATER);
         assert_eq!(ledger.get("+15555550123").unwrap(), None);
         ledger.put("+15555550123", r#"{"state":"sent"}"#).unwrap();
         assert_eq!(
@@ -100,12 +113,12 @@ mod tests {
             Some(r#"{"state":"sent"}"#)
         );
         // The same key, seen by a later call, sees the entry.
-        let again = Ledger::new(Arc::clone(&store), "u", "bulk-messages", "k");
+        let again = Ledger::new(Arc::clone(&store), "u", "bulk-messages", "k", LATER);
         assert!(again.get("+15555550123").unwrap().is_some());
         for other in [
-            Ledger::new(Arc::clone(&store), "v", "bulk-messages", "k"),
-            Ledger::new(Arc::clone(&store), "u", "send-message", "k"),
-            Ledger::new(Arc::clone(&store), "u", "bulk-messages", "k2"),
+            Ledger::new(Arc::clone(&store), "v", "bulk-messages", "k", LATER),
+            Ledger::new(Arc::clone(&store), "u", "send-message", "k", LATER),
+            Ledger::new(Arc::clone(&store), "u", "bulk-messages", "k2", LATER),
         ] {
             assert_eq!(other.get("+15555550123").unwrap(), None);
         }
@@ -114,7 +127,7 @@ mod tests {
     #[test]
     fn refuses_oversized_or_invalid_entries_and_too_many_writes() {
         let store = Arc::new(Store::in_memory().unwrap());
-        let mut ledger = Ledger::new(store, "u", "t", "k");
+        let mut ledger = Ledger::new(store, "u", "t", "k", LATER);
         let long_item = "x".repeat(MAX_ITEM_BYTES + 1);
         assert!(matches!(
             ledger.get(&long_item),
@@ -132,5 +145,15 @@ mod tests {
         ledger.writes_left = 1;
         ledger.put("a", "1").unwrap();
         assert!(matches!(ledger.put("b", "1"), Err(LedgerError::Refused(_))));
+    }
+
+    #[test]
+    fn entries_expire_with_their_claim() {
+        let store = Arc::new(Store::in_memory().unwrap());
+        let mut ledger = Ledger::new(Arc::clone(&store), "u", "t", "k", now_secs() + 1);
+        ledger.put("a", "1").unwrap();
+        assert!(ledger.get("a").unwrap().is_some());
+        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        assert_eq!(ledger.get("a").unwrap(), None);
     }
 }

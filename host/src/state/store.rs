@@ -214,7 +214,8 @@ impl Store {
     }
 }
 
-fn now_secs() -> u64 {
+/// The store's clock: unix seconds.
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
