@@ -5,16 +5,42 @@
 //! registered secrets (API keys the host holds) become `[redacted]`, bearer
 //! tokens, authorization headers and OAuth-looking parameters lose their
 //! values, and E.164 phone numbers keep only their ends (`+1555•••0123`).
+//!
+//! Nobody outside can steer it: only keys the host itself holds are
+//! registered (the single user's, and keys the vault accepted or opened —
+//! never a candidate a client typed), registered secrets must be API-key
+//! shaped (so none can match JSON syntax such as `"level":`), and the
+//! registry is bounded: past [`MAX_SECRETS`] the least recently registered
+//! key is forgotten (a key in use is registered again each time the vault
+//! opens it).
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::{Arc, LazyLock, RwLock};
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Captures, Regex};
+
+/// Secrets the redactor holds at most.
+pub(crate) const MAX_SECRETS: usize = 4_096;
+/// Shorter values are not registered: masking them would garble ordinary
+/// text, and no real key is that short.
+const MIN_SECRET_BYTES: usize = 8;
 
 /// Removes secrets and personal data from text.
 #[derive(Debug, Default)]
 pub struct Redactor {
-    secrets: RwLock<Vec<String>>,
+    secrets: RwLock<Secrets>,
+}
+
+/// The registered secrets and a matcher for all of them at once.
+#[derive(Debug, Default)]
+struct Secrets {
+    /// secret → when it was last registered (a counter).
+    known: HashMap<String, u64>,
+    clock: u64,
+    /// Rebuilt when the set changes; `None` when it is empty.
+    matcher: Option<AhoCorasick>,
 }
 
 static PHONE: LazyLock<Regex> =
@@ -22,12 +48,24 @@ static PHONE: LazyLock<Regex> =
 static BEARER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+").expect("valid regex")
 });
+/// A credential-like field name at a word boundary (`code=`, `"token":`, but
+/// not `…_secret:` or `zipcode=`), and its value.
 static AUTH_FIELD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)("?(?:authorization|api[_-]?key|x-api-key|access_token|refresh_token|id_token|client_secret|code_verifier|code|token|password|secret)"?\s*[:=]\s*"?)([^"\s&,;}]+)"#,
+        r#"(?i)(^|[^A-Za-z0-9_])("?(authorization|api[_-]?key|x-api-key|access_token|refresh_token|id_token|client_secret|code_verifier|code|token|password|secret)"?\s*[:=]\s*"?)([^"\s&,;}]+)"#,
     )
     .expect("valid regex")
 });
+
+/// True for a value the registry accepts: API-key shaped (RFC 7235
+/// token68 characters), at least [`MIN_SECRET_BYTES`] long.
+fn registrable(secret: &str) -> bool {
+    secret.len() >= MIN_SECRET_BYTES
+        && secret.len() <= 512
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+}
 
 impl Redactor {
     /// A redactor with no registered secrets.
@@ -35,34 +73,59 @@ impl Redactor {
         Redactor::default()
     }
 
-    /// Registers a secret that must never appear in output. Short values
-    /// (under 8 bytes) are ignored: masking them would garble ordinary text,
-    /// and no real key is that short.
+    /// Registers a secret the host holds, which must never appear in output.
+    /// Values that are not API-key shaped are ignored (see [`registrable`]).
     pub fn register(&self, secret: &str) {
-        if secret.len() < 8 {
+        if !registrable(secret) {
             return;
         }
-        if let Ok(mut secrets) = self.secrets.write()
-            && !secrets.iter().any(|s| s == secret)
-        {
-            secrets.push(secret.to_owned());
-            // Longest first, so a secret containing another is removed whole.
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let Ok(mut secrets) = self.secrets.write() else {
+            return;
+        };
+        secrets.clock += 1;
+        let now = secrets.clock;
+        if let Some(seen) = secrets.known.get_mut(secret) {
+            *seen = now;
+            return;
         }
+        if secrets.known.len() >= MAX_SECRETS
+            && let Some(oldest) = (secrets.known.iter())
+                .min_by_key(|(_, seen)| **seen)
+                .map(|(s, _)| s.clone())
+        {
+            secrets.known.remove(&oldest);
+        }
+        secrets.known.insert(secret.to_owned(), now);
+        secrets.matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(secrets.known.keys())
+            .ok();
+    }
+
+    /// How many secrets are registered.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.secrets.read().map(|s| s.known.len()).unwrap_or(0)
     }
 
     /// `text` with every secret and phone number masked.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        if let Ok(secrets) = self.secrets.read() {
-            for secret in secrets.iter() {
-                if out.contains(secret.as_str()) {
-                    out = out.replace(secret.as_str(), "[redacted]");
-                }
-            }
+        let mut out = String::with_capacity(text.len());
+        match self.secrets.read().as_deref().map(|s| s.matcher.as_ref()) {
+            Ok(Some(matcher)) => matcher.replace_all_with(text, &mut out, |_, _, dst| {
+                dst.push_str("[redacted]");
+                true
+            }),
+            _ => out.push_str(text),
         }
         let out = BEARER.replace_all(&out, |c: &Captures<'_>| format!("{} [redacted]", &c[1]));
-        let out = AUTH_FIELD.replace_all(&out, |c: &Captures<'_>| format!("{}[redacted]", &c[1]));
+        let out = AUTH_FIELD.replace_all(&out, |c: &Captures<'_>| {
+            // OpenPhone's error codes (`"code": "0206400"`) are not secrets.
+            if c[3].eq_ignore_ascii_case("code") && c[4].bytes().all(|b| b.is_ascii_digit()) {
+                return c[0].to_owned();
+            }
+            format!("{}{}[redacted]", &c[1], &c[2])
+        });
         let out = PHONE.replace_all(&out, |c: &Captures<'_>| mask_phone(&c[0]));
         out.into_owned()
     }
@@ -162,5 +225,53 @@ mod tests {
             assert!(!line.contains(leaked), "{leaked} in {line}");
         }
         assert!(line.contains("state=1"), "{line}");
+    }
+
+    #[test]
+    fn field_names_need_a_left_boundary() {
+        let r = Redactor::new();
+        let line =
+            r.redact("openphone_mcp::auth::deployment_secret: generated a secret; zipcode=12345");
+        assert!(line.contains("deployment_secret: generated"), "{line}");
+        assert!(line.contains("zipcode=12345"), "{line}");
+        // OpenPhone's numeric error codes stay; OAuth codes go.
+        let line = r.redact(r#"{"code":"0206400","message":"x"} code=Xy7-abc"#);
+        assert!(line.contains(r#""code":"0206400""#), "{line}");
+        assert!(!line.contains("Xy7-abc"), "{line}");
+    }
+
+    #[test]
+    fn only_key_shaped_values_are_registered() {
+        let r = Redactor::new();
+        for hostile in [
+            r#""level":"#,
+            r#""message":"#,
+            "a b c d e f g h",
+            "{\"x\":1}",
+        ] {
+            r.register(hostile);
+        }
+        assert_eq!(r.len(), 0);
+        let line = r#"{"level":"INFO","message":"hello","fields":{}}"#;
+        assert_eq!(r.redact(line), line);
+    }
+
+    #[test]
+    fn the_registry_is_bounded_and_keeps_recent_keys() {
+        let r = Redactor::new();
+        r.register("kept-key-00000000");
+        for n in 0..MAX_SECRETS + 500 {
+            r.register(&format!("other-key-{n:08}"));
+            if n % 100 == 0 {
+                // In use: registered again each time the vault opens it.
+                r.register("kept-key-00000000");
+            }
+        }
+        assert_eq!(r.len(), MAX_SECRETS);
+        assert_eq!(r.redact("x kept-key-00000000 y"), "x [redacted] y");
+        let last = format!("other-key-{:08}", MAX_SECRETS + 499);
+        assert_eq!(r.redact(&last), "[redacted]");
+        // The oldest were forgotten.
+        assert_eq!(r.redact("other-key-00000001"), "other-key-00000001");
     }
 }

@@ -22,7 +22,10 @@ impl ApiKey {
         if trimmed.is_empty() {
             return Err(InvalidKey::Empty);
         }
-        if trimmed.len() > 512 || !trimmed.bytes().all(|b| b.is_ascii_graphic()) {
+        // The key is the whole credential of an `Authorization` header, so
+        // it is a token68 (RFC 7235): letters, digits and `-._~+/=`.
+        let token68 = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b);
+        if trimmed.len() > 512 || !trimmed.bytes().all(token68) {
             return Err(InvalidKey::Malformed);
         }
         if trimmed.len() != key.len() {
@@ -71,7 +74,7 @@ pub enum InvalidKey {
     #[error("the API key is empty")]
     Empty,
     #[error(
-        "the API key has characters an OpenPhone key never has (spaces, control characters) or is too long"
+        "the API key has characters an OpenPhone key never has (only letters, digits and -._~+/= are) or is too long"
     )]
     Malformed,
 }
@@ -95,6 +98,7 @@ mod tests {
         assert_ne!(ApiKey::new("k1").unwrap(), ApiKey::new("k2").unwrap());
         assert_eq!(ApiKey::new("  "), Err(InvalidKey::Empty));
         assert_eq!(ApiKey::new("a b"), Err(InvalidKey::Malformed));
+        assert_eq!(ApiKey::new(r#""level":"#), Err(InvalidKey::Malformed));
         assert_eq!(ApiKey::new("a\u{7}"), Err(InvalidKey::Malformed));
     }
 }

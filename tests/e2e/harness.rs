@@ -137,11 +137,14 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // Every server of the suite: not one line may carry a planted secret.
+        // Every server of the suite: not one line may carry a planted
+        // secret, and every line is a JSON object with its level and message.
         if !std::thread::panicking() {
             let planted = lock(&PLANTED).clone();
             let planted: Vec<&str> = planted.iter().map(String::as_str).collect();
-            assert_no_secret(&self.logs(), &planted);
+            let logs = self.logs();
+            assert_no_secret(&logs, &planted);
+            assert_json_lines(&logs);
         }
     }
 }
@@ -224,5 +227,25 @@ pub fn assert_no_secret(lines: &[String], secrets: &[&str]) {
         for secret in secrets {
             assert!(!line.contains(secret), "log line leaks `{secret}`: {line}");
         }
+    }
+}
+
+/// Fails unless every line is a JSON object with a `level` and a `message`
+/// (or `fields.message`): nothing a client sends may garble the log.
+pub fn assert_json_lines(lines: &[String]) {
+    for line in lines {
+        let parsed: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|error| panic!("log line is not JSON ({error}): {line}"));
+        assert!(
+            parsed["level"].is_string(),
+            "log line without a level: {line}"
+        );
+        let message = parsed
+            .get("message")
+            .or_else(|| parsed["fields"].get("message"));
+        assert!(
+            message.is_some_and(serde_json::Value::is_string),
+            "log line without a message: {line}"
+        );
     }
 }

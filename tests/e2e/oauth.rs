@@ -888,3 +888,57 @@ async fn an_idempotency_key_holds_across_grants_of_one_workspace() {
     assert_eq!(sim.sent_messages().len(), 2);
     sim.assert_conformant();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_typed_key_cannot_steer_the_logs() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &[]);
+    let client = Client::register(&issuer_of(&server), "log steering").await;
+    let request_id = server
+        .logs()
+        .iter()
+        .find_map(|line| {
+            let v: Value = serde_json::from_str(line).ok()?;
+            v["span"]["request_id"].as_str().map(str::to_owned)
+        })
+        .unwrap_or_else(|| "8f14e45f-ceea-467a-9f4e-5c1d3b0b0a2d".to_owned());
+    let hostile = [
+        r#""level":"#.to_owned(),
+        r#""message":"#.to_owned(),
+        r#"","level":"ERROR"#.to_owned(),
+        "INFO".to_owned(),
+        request_id,
+        client.client_id.clone(),
+        "serving MCP at".to_owned(),
+    ];
+    for candidate in &hostile {
+        let (html, cookie) = client.consent_page(&[]).await;
+        let response = client
+            .consent(
+                &html,
+                Some(&cookie),
+                Some(&client.issuer),
+                candidate,
+                &["messages:read"],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "the form is shown again");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("API key"), "{page}");
+    }
+    // A later request logs as usual: every line stays JSON with its fields
+    // (checked for every line when the server stops), and the ordinary
+    // words are not masked.
+    let tokens = client.tokens(BUSINESS_KEY, &["messages:read"]).await;
+    open_session(&server, &tokens.access).await;
+    let logs = server.logs();
+    harness::assert_json_lines(&logs);
+    assert!(
+        logs.iter().any(|l| l.contains(r#""level":"INFO""#)),
+        "levels are not masked"
+    );
+    assert!(
+        !logs.iter().any(|l| l.contains("[redacted]\"INFO")),
+        "no line is garbled"
+    );
+}

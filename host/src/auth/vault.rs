@@ -62,8 +62,9 @@ impl Vault {
     }
 
     /// Checks `candidate` with one read as that key (`GET /v1/phone-numbers`).
+    /// A candidate is registered with the redactor only once OpenPhone
+    /// accepted it: what a client typed never steers the logs.
     pub async fn check(&self, candidate: &ApiKey) -> Result<(), VaultError> {
-        self.redactor.register(candidate.expose());
         let request = ApiRequest {
             method: Method::Get,
             path: "/phone-numbers".into(),
@@ -71,7 +72,10 @@ impl Vault {
             body: None,
         };
         match self.upstream.send(candidate, &request).await {
-            Ok(response) if (200..300).contains(&response.status) => Ok(()),
+            Ok(response) if (200..300).contains(&response.status) => {
+                self.redactor.register(candidate.expose());
+                Ok(())
+            }
             Ok(response) if matches!(response.status, 401 | 403) => Err(VaultError::KeyRejected(
                 format!("OpenPhone answered {}", response.status),
             )),
@@ -152,6 +156,7 @@ mod tests {
     use super::*;
     use crate::auth::deployment_secret::{DeploymentSecret, Purpose};
     use crate::sandbox::upstream::UpstreamConfig;
+    use futures::StreamExt as _;
 
     fn vault(store: Arc<Store>, secret: &str) -> Vault {
         let secret = DeploymentSecret::from_text(secret).unwrap();
@@ -192,5 +197,43 @@ mod tests {
         assert!(matches!(v.open("g2"), Err(VaultError::Store(_))));
         let other = vault(Arc::clone(&store), &"b".repeat(32));
         assert!(matches!(other.open("g1"), Err(VaultError::Store(_))));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn rejected_candidates_never_reach_the_redactor() {
+        let sim = openphone_sim::Simulator::start().await.unwrap();
+        let redactor = Arc::new(Redactor::new());
+        let upstream = Upstream::new(UpstreamConfig {
+            base_url: url::Url::parse(&sim.base_url()).unwrap(),
+            ..UpstreamConfig::default()
+        })
+        .unwrap();
+        let secret = DeploymentSecret::from_text(&"a".repeat(32)).unwrap();
+        let vault = Arc::new(Vault::new(
+            Arc::new(Store::in_memory().unwrap()),
+            &secret.derive(Purpose::Vault),
+            Arc::new(upstream),
+            Arc::clone(&redactor),
+        ));
+        let checks = (0..10_000).map(|n| {
+            let vault = Arc::clone(&vault);
+            async move {
+                let candidate = ApiKey::new(format!("wrong-key-{n:08}")).unwrap();
+                vault.check(&candidate).await
+            }
+        });
+        let results: Vec<_> = futures::stream::iter(checks)
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Err(VaultError::KeyRejected(_))))
+        );
+        assert_eq!(redactor.len(), 0, "no rejected candidate is registered");
+        let good = ApiKey::new(openphone_sim::BUSINESS_KEY).unwrap();
+        vault.check(&good).await.unwrap();
+        assert_eq!(redactor.len(), 1);
     }
 }
