@@ -11,6 +11,8 @@ use openphone_mcp_protocol::http::{HostPolicy, OriginPolicy};
 use url::Url;
 
 use crate::access::Access;
+use crate::access::client_address::TrustedProxies;
+use crate::access::rate_limit::{LocalCounters, RateLimits};
 use crate::auth::admin;
 use crate::auth::deployment_secret::DeploymentSecret;
 use crate::redact::Redactor;
@@ -18,6 +20,8 @@ use crate::sandbox::Caller;
 use crate::startup::{self, Mode, OAuthSettings, Settings};
 use crate::transport::http::{self, HttpConfig, HttpState};
 
+pub use crate::access::client_address::ProxyRange;
+pub use crate::access::rate_limit::RuleLimit;
 pub use crate::auth::admin::Request as AdminRequest;
 
 /// `openphone-mcp tools`: each loaded tool, its scope and its component.
@@ -85,6 +89,10 @@ pub struct ServeOptions {
     pub refresh_token_ttl: Duration,
     pub allowed_origins: Vec<String>,
     pub allowed_hosts: Vec<String>,
+    /// Changes to the default rate limits.
+    pub rate_limits: Vec<RuleLimit>,
+    /// Proxies whose `Forwarded`/`X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ProxyRange>,
 }
 
 /// Whom `serve` serves.
@@ -134,6 +142,8 @@ pub async fn serve(
             (Access::OAuth(access), Some(auth))
         }
     };
+    let limits = RateLimits::new(Arc::new(LocalCounters::new(&options.rate_limits)));
+    limits.spawn_sweeper(Duration::from_secs(60));
     let state = Arc::new(HttpState {
         app: Arc::clone(&app),
         config: HttpConfig {
@@ -148,6 +158,8 @@ pub async fn serve(
         },
         access,
         auth,
+        limits,
+        proxies: TrustedProxies::new(&options.trusted_proxies),
     });
     tracing::info!(
         address = %local,

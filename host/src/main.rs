@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use openphone_mcp::command::{self, AdminRequest, ServeOptions};
+use openphone_mcp::command::{self, AdminRequest, ProxyRange, RuleLimit, ServeOptions};
 use openphone_mcp::startup::{
     self, BASE_URL_ENV, Limits, LogFormat, Mode, Redactor, Settings, ToolProfile,
 };
@@ -119,6 +119,29 @@ struct ServeArgs {
     /// Host header values allowed besides loopback names; repeatable.
     #[arg(long = "allowed-host")]
     allowed_hosts: Vec<String>,
+    /// Change a rate limit: RULE=COUNT/PERIOD (PERIOD s, min or h) or
+    /// RULE=off. Rules and defaults: register=60/h, authorize=120/min,
+    /// key-check=10/min, token=60/min, revoke=60/min, discovery=300/min,
+    /// mcp=3000/min (per address), mcp-grant=1200/min (per grant).
+    /// Repeatable (or `;`-separated in the environment).
+    #[arg(
+        long = "rate-limit",
+        value_name = "RULE=COUNT/PERIOD",
+        env = "OPENPHONE_MCP_RATE_LIMITS",
+        value_delimiter = ';'
+    )]
+    rate_limits: Vec<RuleLimit>,
+    /// A proxy (address or CIDR block) whose Forwarded / X-Forwarded-For
+    /// header names the client address for rate limits; repeatable (or
+    /// `,`-separated in the environment). Without one, the socket peer is
+    /// the client, whatever the headers say.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "OPENPHONE_MCP_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<ProxyRange>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +241,8 @@ impl ServeArgs {
             refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_secs),
             allowed_origins: self.allowed_origins,
             allowed_hosts: self.allowed_hosts,
+            rate_limits: self.rate_limits,
+            trusted_proxies: self.trusted_proxies,
         }
     }
 }

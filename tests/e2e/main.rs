@@ -11,6 +11,7 @@ mod http_rules;
 mod idempotency;
 mod mcp_clients;
 mod oauth;
+mod rate_limits;
 mod read_tools;
 mod sandbox;
 mod upstream;

@@ -942,3 +942,83 @@ async fn a_typed_key_cannot_steer_the_logs() {
         "no line is garbled"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_grant_over_its_limit_leaves_another_served() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &["--rate-limit", "mcp-grant=5/min"]);
+    let issuer = issuer_of(&server);
+    let busy = Client::register(&issuer, "busy").await;
+    let busy = busy.tokens(BUSINESS_KEY, &["messages:read"]).await;
+    let calm = Client::register(&issuer, "calm").await;
+    let calm = calm.tokens(BUSINESS_KEY, &["messages:read"]).await;
+    let busy_session = open_session(&server, &busy.access).await;
+    let calm_session = open_session(&server, &calm.access).await;
+    for _ in 0..3 {
+        let response = ping(&server, Some(&busy.access), Some(&busy_session)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    // Opening the session took two requests, the pings three: the sixth is over.
+    let limited = ping(&server, Some(&busy.access), Some(&busy_session)).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32000, "{body}");
+    let response = ping(&server, Some(&calm.access), Some(&calm_session)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_checks_on_the_consent_form_are_limited() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &["--rate-limit", "key-check=3/min"]);
+    let client = Client::register(&issuer_of(&server), "key oracle").await;
+    for n in 0..3 {
+        let (html, cookie) = client.consent_page(&[]).await;
+        let key = format!("wrong-key-{n:04}-000000000000");
+        let response = client
+            .consent(
+                &html,
+                Some(&cookie),
+                Some(&client.issuer),
+                &key,
+                &["messages:read"],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "the form again");
+    }
+    let (html, cookie) = client.consent_page(&[]).await;
+    let response = client
+        .consent(
+            &html,
+            Some(&cookie),
+            Some(&client.issuer),
+            "wrong-key-9999-000000000000",
+            &["messages:read"],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    assert!(response.text().await.unwrap().contains("Too many attempts"));
+    // Only key checks reached OpenPhone: three, not four.
+    let checks = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/phone-numbers"))
+        .count();
+    assert_eq!(checks, 3);
+    // The page itself, and a decision without a key, are still served.
+    let (html, cookie) = client.consent_page(&[]).await;
+    let mut form: Vec<(String, String)> = hidden_inputs(&html).into_iter().collect();
+    form.push(("action".into(), "deny".into()));
+    let denied = client
+        .http
+        .post(format!("{}/authorize", client.issuer))
+        .header("cookie", cookie)
+        .header("origin", &client.issuer)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FOUND);
+}

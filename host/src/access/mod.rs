@@ -8,7 +8,9 @@
 //! spec ask: `401` with `WWW-Authenticate` pointing at the protected-resource
 //! metadata, `403 insufficient_scope` naming the scope a tool needs.
 
+pub(crate) mod client_address;
 pub(crate) mod profiles;
+pub(crate) mod rate_limit;
 pub(crate) mod scope;
 pub(crate) mod workspace;
 

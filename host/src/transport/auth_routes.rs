@@ -2,17 +2,21 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::http::{HttpState, internal};
+use super::throttle::{ClientAddress, too_many};
+use crate::access::rate_limit::{Admission, Rule, retry_after_secs};
 use crate::auth::wit::HttpRequest;
 
 /// Hands a request for an OAuth endpoint or page to the auth component.
 pub(crate) async fn auth_route(
     State(state): State<Arc<HttpState>>,
+    Extension(address): Extension<ClientAddress>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -21,6 +25,15 @@ pub(crate) async fn auth_route(
     let Some(auth) = &state.auth else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if method == Method::POST
+        && uri.path() == "/authorize"
+        && offers_a_key(&body)
+        && let Admission::Limited { retry_after } =
+            state.limits.admit_address(Rule::KeyCheck, address.0)
+    {
+        tracing::warn!(rule = Rule::KeyCheck.name(), "rate limit: request refused");
+        return too_many(Rule::KeyCheck, retry_after_secs(retry_after));
+    }
     let request = HttpRequest {
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
@@ -51,5 +64,34 @@ pub(crate) async fn auth_route(
             response
         }
         Err(error) => internal(error),
+    }
+}
+
+/// True if a consent form approves with an API key: OpenPhone will be asked
+/// to check it, a request from this server's address.
+fn offers_a_key(form: &[u8]) -> bool {
+    let mut key = false;
+    let mut approve = false;
+    for (name, value) in url::form_urlencoded::parse(form) {
+        match &*name {
+            "api_key" => key |= !value.trim().is_empty(),
+            "action" => approve |= value == "approve",
+            _ => {}
+        }
+    }
+    key && approve
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_approval_with_a_key_is_a_key_check() {
+        assert!(offers_a_key(b"state=x&api_key=abc&action=approve"));
+        assert!(!offers_a_key(b"state=x&api_key=&action=approve"));
+        assert!(!offers_a_key(b"state=x&api_key=abc&action=deny"));
+        assert!(!offers_a_key(b"state=x&action=approve"));
+        assert!(!offers_a_key(b"\xff\xfe"));
     }
 }

@@ -11,10 +11,13 @@ use axum::response::Response;
 use openphone_mcp_protocol::http as rules;
 
 use super::http::{HttpState, reject};
+use super::throttle::too_many;
 use crate::access::Authorized;
+use crate::access::rate_limit::{Admission, Rule, retry_after_secs};
 
-/// Who the request acts for (`401`/`403`/`503` otherwise). Authorized once
-/// per request: later extractors reuse the answer.
+/// Who the request acts for (`401`/`403`/`503` otherwise), counted against
+/// its grant's rate limit (`429` over it). Authorized once per request:
+/// later extractors reuse the answer.
 impl FromRequestParts<Arc<HttpState>> for Authorized {
     type Rejection = Response;
 
@@ -26,6 +29,12 @@ impl FromRequestParts<Arc<HttpState>> for Authorized {
             return Ok(authorized.clone());
         }
         let authorized = state.access.authorize(&parts.headers).await?;
+        if let Admission::Limited { retry_after } =
+            state.limits.admit_grant(&authorized.caller.subject)
+        {
+            tracing::warn!(rule = Rule::McpGrant.name(), "rate limit: request refused");
+            return Err(too_many(Rule::McpGrant, retry_after_secs(retry_after)));
+        }
         parts.extensions.insert(authorized.clone());
         Ok(authorized)
     }

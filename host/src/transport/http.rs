@@ -22,6 +22,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::auth_routes::auth_route;
 use super::mcp::{mcp_delete, mcp_get, mcp_post};
 use crate::access::Access;
+use crate::access::client_address::TrustedProxies;
+use crate::access::rate_limit::RateLimits;
 use crate::app::App;
 use crate::auth::AuthServer;
 
@@ -44,6 +46,10 @@ pub struct HttpState {
     pub access: Access,
     /// The auth component, when serving OAuth: its routes are mounted.
     pub auth: Option<Arc<AuthServer>>,
+    /// Rate limits by client address and by grant.
+    pub limits: RateLimits,
+    /// Proxies whose forwarding headers name the client address.
+    pub proxies: TrustedProxies,
 }
 
 /// The router: `/mcp`, `/health`, `/ready`, `/`.
@@ -84,6 +90,10 @@ pub fn router(state: Arc<HttpState>) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            super::throttle::admit,
+        ))
         .layer(cors(&state.config.origins))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -96,7 +106,8 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())

@@ -6,3 +6,4 @@ pub(crate) mod http;
 mod mcp;
 mod session;
 pub(crate) mod stdio;
+pub(crate) mod throttle;
