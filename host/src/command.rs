@@ -23,6 +23,7 @@ use crate::transport::http::{self, HttpConfig, HttpState};
 pub use crate::access::client_address::ProxyRange;
 pub use crate::access::rate_limit::RuleLimit;
 pub use crate::auth::admin::Request as AdminRequest;
+pub use crate::transport::listener::ConnectionLimits;
 
 /// `openphone-mcp tools`: each loaded tool, its scope and its component.
 pub async fn tools(settings: &Settings, redactor: Arc<Redactor>) -> anyhow::Result<()> {
@@ -93,6 +94,10 @@ pub struct ServeOptions {
     pub rate_limits: Vec<RuleLimit>,
     /// Proxies whose `Forwarded`/`X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ProxyRange>,
+    /// Open connections and how long a client may take to send headers.
+    pub connections: ConnectionLimits,
+    /// How long a request's whole body may take to arrive.
+    pub body_read: Duration,
 }
 
 /// Whom `serve` serves.
@@ -147,6 +152,8 @@ pub async fn serve(
     let state = Arc::new(HttpState {
         app: Arc::clone(&app),
         config: HttpConfig {
+            connections: options.connections.clone(),
+            body_read: options.body_read,
             origins: OriginPolicy {
                 allowed_origins: options.allowed_origins,
                 allow_loopback: true,

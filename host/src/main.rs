@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use openphone_mcp::command::{self, AdminRequest, ProxyRange, RuleLimit, ServeOptions};
+use openphone_mcp::command::{
+    self, AdminRequest, ConnectionLimits, ProxyRange, RuleLimit, ServeOptions,
+};
 use openphone_mcp::startup::{
     self, BASE_URL_ENV, Limits, LogFormat, Mode, Redactor, Settings, ToolProfile,
 };
@@ -142,6 +144,19 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<ProxyRange>,
+    /// Open connections allowed in total.
+    #[arg(long, default_value_t = 1_024)]
+    max_connections: usize,
+    /// Open connections allowed from one address (trusted proxies exempt).
+    #[arg(long, default_value_t = 64)]
+    max_connections_per_address: usize,
+    /// Seconds a client may take to send a request's headers; a keep-alive
+    /// connection idle this long is closed too.
+    #[arg(long, default_value_t = 20)]
+    header_read_timeout_secs: u64,
+    /// Seconds a request's whole body may take to arrive.
+    #[arg(long, default_value_t = 20)]
+    body_read_timeout_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,6 +258,13 @@ impl ServeArgs {
             allowed_hosts: self.allowed_hosts,
             rate_limits: self.rate_limits,
             trusted_proxies: self.trusted_proxies,
+            connections: ConnectionLimits {
+                total: self.max_connections.max(1),
+                per_address: self.max_connections_per_address.max(1),
+                header_read: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+                ..ConnectionLimits::default()
+            },
+            body_read: Duration::from_secs(self.body_read_timeout_secs.max(1)),
         }
     }
 }

@@ -5,6 +5,7 @@ mod harness;
 
 mod bulk;
 mod cli;
+mod connections;
 mod failures;
 mod golden_tools;
 mod http_rules;

@@ -123,9 +123,14 @@ impl Incoming {
     }
 }
 
+/// Most messages one batch may carry: a larger batch is refused whole, so
+/// one request cannot queue unbounded work.
+pub const MAX_BATCH_LEN: usize = 64;
+
 /// Parses a request body.
 ///
 /// * not JSON → `Err` with `-32700` and a null id;
+/// * an array of more than [`MAX_BATCH_LEN`] elements → `Err` with `-32600`;
 /// * an object that is not a valid message → `Err` with `-32600` (echoing
 ///   the id when it was well-formed);
 /// * an empty array, or anything else that is not an object/array → `Err`
@@ -145,6 +150,10 @@ pub fn parse(body: &[u8]) -> Result<Incoming, InvalidMessage> {
         Value::Array(items) if items.is_empty() => {
             Err(InvalidMessage::invalid_request(None, "empty batch"))
         }
+        Value::Array(items) if items.len() > MAX_BATCH_LEN => Err(InvalidMessage::invalid_request(
+            None,
+            &format!("a batch carries at most {MAX_BATCH_LEN} messages"),
+        )),
         Value::Array(items) => Ok(Incoming::Batch(items.into_iter().map(classify).collect())),
         Value::Object(_) => match classify(value) {
             Message::Invalid(invalid) => Err(invalid),
@@ -587,5 +596,16 @@ mod tests {
             notification("notifications/x", None),
             json!({"jsonrpc":"2.0","method":"notifications/x"})
         );
+    }
+
+    #[test]
+    fn refuses_batches_longer_than_the_cap() {
+        let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        let batch = |n: usize| format!("[{}]", vec![ping; n].join(","));
+        assert!(
+            matches!(parse(batch(MAX_BATCH_LEN).as_bytes()), Ok(Incoming::Batch(m)) if m.len() == MAX_BATCH_LEN)
+        );
+        let e = parse(batch(MAX_BATCH_LEN + 1).as_bytes()).unwrap_err();
+        assert_eq!(e.error.code, ErrorCode::INVALID_REQUEST);
     }
 }

@@ -39,6 +39,11 @@ impl TrustedProxies {
         TrustedProxies(ranges.iter().map(|r| r.0).collect())
     }
 
+    /// True if `address` is a trusted proxy.
+    pub fn is_trusted(&self, address: IpAddr) -> bool {
+        self.trusts(address)
+    }
+
     fn trusts(&self, address: IpAddr) -> bool {
         let address = canonical(address);
         self.0.iter().any(|net| net.contains(&address))

@@ -20,6 +20,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::auth_routes::auth_route;
+use super::listener::ConnectionLimits;
 use super::mcp::{mcp_delete, mcp_get, mcp_post};
 use crate::access::Access;
 use crate::access::client_address::TrustedProxies;
@@ -27,12 +28,13 @@ use crate::access::rate_limit::RateLimits;
 use crate::app::App;
 use crate::auth::AuthServer;
 
-/// Largest request body accepted on `/mcp`.
-const MAX_BODY: usize = 1 << 20;
-
 /// Settings of the HTTP transport.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
+    /// Open connections and how long a client may take to send headers.
+    pub connections: ConnectionLimits,
+    /// How long a request's whole body may take to arrive.
+    pub body_read: std::time::Duration,
     pub origins: OriginPolicy,
     pub hosts: HostPolicy,
 }
@@ -71,7 +73,12 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/ready", get(|| async { "ready" }))
         .route("/", get(index))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            super::bodies::read_whole,
+        ))
+        // Bodies are read and limited per route by `bodies::read_whole`.
+        .layer(DefaultBodyLimit::disable())
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -106,11 +113,9 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    let limits = state.config.connections.clone();
+    let proxies = state.proxies.clone();
+    super::listener::serve(listener, router(state), limits, proxies, shutdown).await
 }
 
 /// CORS for browser clients on allowed origins (the same policy as the

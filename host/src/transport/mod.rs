@@ -1,8 +1,10 @@
 //! The transports: Streamable HTTP (`serve`) and stdio.
 
 mod auth_routes;
+mod bodies;
 mod extract;
 pub(crate) mod http;
+pub(crate) mod listener;
 mod mcp;
 mod session;
 pub(crate) mod stdio;

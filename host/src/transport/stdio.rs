@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use openphone_mcp_protocol::{Incoming, Session, jsonrpc};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -33,7 +33,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let (out_tx, out_rx) = mpsc::unbounded_channel::<Value>();
     let writer = tokio::spawn(write_lines(output, out_rx));
-    let mut lines = BufReader::new(input).lines();
+    let mut input = BufReader::new(input);
     let mut session = Session::default();
     let mut running = JoinSet::new();
     // One process serves one session: its retried requests are recognised
@@ -46,18 +46,23 @@ pub async fn serve(
         user_agent: None,
     };
 
-    while let Some(line) = lines.next_line().await? {
-        if line.trim().is_empty() {
+    loop {
+        let line = match next_line(&mut input, MAX_LINE).await? {
+            Line::End => break,
+            Line::TooLong => {
+                let _ = out_tx.send(jsonrpc::error_response_with(
+                    None,
+                    openphone_mcp_protocol::rmcp::model::ErrorCode::INVALID_REQUEST,
+                    format!("Invalid Request: a message is at most {MAX_LINE} bytes"),
+                ));
+                continue;
+            }
+            Line::Text(line) => line,
+        };
+        if line.trim_ascii().is_empty() {
             continue;
         }
-        if line.len() > MAX_LINE {
-            let _ = out_tx.send(jsonrpc::error_response_with(
-                None,
-                openphone_mcp_protocol::rmcp::model::ErrorCode::INVALID_REQUEST,
-                "Invalid Request: message too large".into(),
-            ));
-            continue;
-        }
+        let line = String::from_utf8_lossy(&line);
         let parsed = match session.protocol_version() {
             Some(version) => jsonrpc::parse_with_version(line.as_bytes(), version),
             None => jsonrpc::parse(line.as_bytes()),
@@ -122,6 +127,54 @@ pub async fn serve(
     Ok(())
 }
 
+/// One line of input.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// A line (without its newline) of at most the limit.
+    Text(Vec<u8>),
+    /// A line over the limit, skipped to its end without being kept.
+    TooLong,
+    /// End of input.
+    End,
+}
+
+/// Reads the next line, keeping at most `max` bytes of it: a longer line is
+/// read through to its newline and dropped as it comes, so its size never
+/// reaches memory.
+async fn next_line(input: &mut (impl AsyncBufRead + Unpin), max: usize) -> std::io::Result<Line> {
+    let mut line = Vec::new();
+    let mut too_long = false;
+    loop {
+        let buffered = input.fill_buf().await?;
+        if buffered.is_empty() {
+            return Ok(match (too_long, line.is_empty()) {
+                (true, _) => Line::TooLong,
+                (false, true) => Line::End,
+                (false, false) => Line::Text(line),
+            });
+        }
+        let newline = buffered.iter().position(|&b| b == b'\n');
+        let chunk = &buffered[..newline.unwrap_or(buffered.len())];
+        if !too_long {
+            if line.len() + chunk.len() > max {
+                too_long = true;
+                line = Vec::new();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let used = newline.map_or(buffered.len(), |at| at + 1);
+        input.consume(used);
+        if newline.is_some() {
+            return Ok(if too_long {
+                Line::TooLong
+            } else {
+                Line::Text(line)
+            });
+        }
+    }
+}
+
 async fn write_lines(
     mut output: impl AsyncWrite + Unpin,
     mut messages: mpsc::UnboundedReceiver<Value>,
@@ -133,4 +186,74 @@ async fn write_lines(
         output.flush().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use tokio::io::{AsyncRead, AsyncReadExt as _, ReadBuf};
+
+    /// `left` bytes of `x` then a newline, made as they are read (never
+    /// held whole).
+    struct Generated {
+        left: usize,
+        ended: bool,
+    }
+
+    impl AsyncRead for Generated {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            if self.left > 0 {
+                let n = self.left.min(buf.remaining()).min(64 << 10);
+                buf.put_slice(&[b'x'; 64 << 10][..n]);
+                self.left -= n;
+            } else if !self.ended {
+                buf.put_slice(b"\n");
+                self.ended = true;
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_line_over_the_limit_is_skipped_not_kept() {
+        let ten_mib = Generated {
+            left: 10 << 20,
+            ended: false,
+        };
+        let input = "short\n"
+            .as_bytes()
+            .chain(ten_mib)
+            .chain("{\"after\":1}\n".as_bytes());
+        let mut input = BufReader::with_capacity(8 << 10, input);
+        assert_eq!(
+            next_line(&mut input, 1 << 20).await.unwrap(),
+            Line::Text(b"short".to_vec())
+        );
+        assert_eq!(next_line(&mut input, 1 << 20).await.unwrap(), Line::TooLong);
+        assert_eq!(
+            next_line(&mut input, 1 << 20).await.unwrap(),
+            Line::Text(br#"{"after":1}"#.to_vec())
+        );
+        assert_eq!(next_line(&mut input, 1 << 20).await.unwrap(), Line::End);
+    }
+
+    #[tokio::test]
+    async fn the_last_line_needs_no_newline() {
+        let mut input = BufReader::new("a\nb".as_bytes());
+        assert_eq!(
+            next_line(&mut input, 10).await.unwrap(),
+            Line::Text(b"a".to_vec())
+        );
+        assert_eq!(
+            next_line(&mut input, 10).await.unwrap(),
+            Line::Text(b"b".to_vec())
+        );
+        assert_eq!(next_line(&mut input, 10).await.unwrap(), Line::End);
+    }
 }

@@ -1,0 +1,189 @@
+//! Accepting connections, with limits no client can outlast: a cap on open
+//! connections (in total, and per peer address unless the peer is a trusted
+//! proxy), HTTP/1.1 with a header-read timeout — which hyper also starts as
+//! soon as a keep-alive connection waits for its next request, so it is the
+//! idle timeout too — and a graceful shutdown that lets requests in flight
+//! finish (up to a grace period).
+//!
+//! Only HTTP/1.1 is served: MCP clients speak it, and a TLS-terminating
+//! proxy in front speaks it to us.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
+
+use crate::access::client_address::TrustedProxies;
+
+/// How many connections may be open, and how long a client may take.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Open connections in total.
+    pub total: usize,
+    /// Open connections from one peer address (trusted proxies exempt).
+    pub per_address: usize,
+    /// Time to send a request's headers, counted from when the connection
+    /// starts waiting for them (a new connection, or an idle keep-alive one).
+    pub header_read: Duration,
+    /// Time requests in flight get to finish at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            total: 1_024,
+            per_address: 64,
+            header_read: Duration::from_secs(20),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Open connections per peer address.
+#[derive(Debug, Default)]
+struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
+
+/// One open connection counted under its address; uncounted on drop.
+struct AddressSlot {
+    counts: Arc<PerAddress>,
+    address: IpAddr,
+}
+
+impl PerAddress {
+    fn take(counts: &Arc<PerAddress>, address: IpAddr, limit: usize) -> Option<AddressSlot> {
+        let mut map = counts
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let open = map.entry(address).or_insert(0);
+        if *open >= limit {
+            return None;
+        }
+        *open += 1;
+        Some(AddressSlot {
+            counts: Arc::clone(counts),
+            address,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut map = (self.counts.0.lock()).unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(open) = map.get_mut(&self.address) {
+            *open -= 1;
+            if *open == 0 {
+                map.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then waits for
+/// open connections to finish (at most `limits.shutdown_grace`).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    proxies: TrustedProxies,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let open = Arc::new(Semaphore::new(limits.total));
+    let per_address = Arc::new(PerAddress::default());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: pause, don't spin.
+                    tracing::warn!(error = %error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+            tracing::warn!("connection refused: too many open connections");
+            continue;
+        };
+        let slot = if proxies.is_trusted(peer.ip()) {
+            None
+        } else {
+            match PerAddress::take(&per_address, peer.ip(), limits.per_address) {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::warn!(
+                        "connection refused: too many open connections from one address"
+                    );
+                    continue;
+                }
+            }
+        };
+        let service = app
+            .clone()
+            .map_request(move |mut request: axum::http::Request<Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(peer));
+                request
+            });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+            drop((permit, slot));
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!("shutdown grace period over; closing the connections still open");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_connections_per_address() {
+        let counts = Arc::new(PerAddress::default());
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = PerAddress::take(&counts, a, 2).unwrap();
+        let second = PerAddress::take(&counts, a, 2).unwrap();
+        assert!(PerAddress::take(&counts, a, 2).is_none());
+        assert!(PerAddress::take(&counts, b, 2).is_some());
+        drop(first);
+        let third = PerAddress::take(&counts, a, 2);
+        assert!(third.is_some());
+        drop((second, third));
+        assert!(
+            counts.0.lock().unwrap().is_empty(),
+            "closed addresses are forgotten"
+        );
+    }
+}
