@@ -18,12 +18,16 @@ use crate::auth::deployment_secret::DeploymentSecret;
 use crate::redact::Redactor;
 use crate::sandbox::Caller;
 use crate::startup::{self, Mode, OAuthSettings, Settings};
+use crate::state::sweep::Sweeper;
 use crate::transport::http::{self, HttpConfig, HttpState};
 
 pub use crate::access::client_address::ProxyRange;
 pub use crate::access::rate_limit::RuleLimit;
 pub use crate::auth::admin::Request as AdminRequest;
 pub use crate::transport::listener::ConnectionLimits;
+
+/// Entries the background sweep looks at per table per run.
+const SWEEP_BUDGET: usize = 2_000;
 
 /// `openphone-mcp tools`: each loaded tool, its scope and its component.
 pub async fn tools(settings: &Settings, redactor: Arc<Redactor>) -> anyhow::Result<()> {
@@ -74,6 +78,7 @@ pub async fn admin(
 pub async fn stdio(settings: &Settings, redactor: Arc<Redactor>) -> anyhow::Result<()> {
     let caller = startup::local_caller(&redactor)?;
     let app = Arc::new(startup::build_app(settings, redactor, false).await?);
+    Sweeper::new(app.shared_store(), SWEEP_BUDGET).spawn(settings.retention.sweep_every);
     tracing::info!(tools = app.catalog().len(), "serving MCP on stdio");
     crate::transport::stdio::run(app, caller).await
 }
@@ -136,6 +141,7 @@ pub async fn serve(
         Users::OAuth(oauth, secret)
     };
     let app = Arc::new(startup::build_app(settings, Arc::clone(&redactor), true).await?);
+    Sweeper::new(app.shared_store(), SWEEP_BUDGET).spawn(settings.retention.sweep_every);
     let (access, auth) = match users {
         Users::Local(caller) => (Access::SingleUser(caller), None),
         Users::OAuth(oauth, secret) => {

@@ -11,7 +11,7 @@ use openphone_mcp::command::{
     self, AdminRequest, ConnectionLimits, ProxyRange, RuleLimit, ServeOptions,
 };
 use openphone_mcp::startup::{
-    self, BASE_URL_ENV, Limits, LogFormat, Mode, Redactor, Settings, ToolProfile,
+    self, BASE_URL_ENV, Limits, LogFormat, Mode, Redactor, Retention, Settings, ToolProfile,
 };
 use url::Url;
 
@@ -58,6 +58,14 @@ struct Cli {
     /// Time one OpenPhone request may take, in seconds.
     #[arg(long, global = true, default_value_t = 20)]
     upstream_timeout_secs: u64,
+    /// How long the outcome of a write call (and a bulk send's ledger) is
+    /// kept for retries with its idempotencyKey, in seconds; retried
+    /// JSON-RPC requests are answered from their record at most 24 h of it.
+    #[arg(long, global = true, default_value_t = 7 * 24 * 3600)]
+    record_ttl_secs: u64,
+    /// How often expired records are deleted from the store, in seconds.
+    #[arg(long, global = true, default_value_t = 60)]
+    sweep_interval_secs: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -148,7 +156,7 @@ struct ServeArgs {
     #[arg(long, default_value_t = 1_024)]
     max_connections: usize,
     /// Open connections allowed from one address (trusted proxies exempt).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 256)]
     max_connections_per_address: usize,
     /// Seconds a client may take to send a request's headers; a keep-alive
     /// connection idle this long is closed too.
@@ -240,6 +248,10 @@ impl Cli {
             },
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
             profiles: self.tool_profiles.clone(),
+            retention: Retention {
+                records: Duration::from_secs(self.record_ttl_secs.max(1)),
+                sweep_every: Duration::from_secs(self.sweep_interval_secs.max(1)),
+            },
         }
     }
 }

@@ -19,6 +19,7 @@ pub use crate::sandbox::Limits;
 use crate::sandbox::upstream::{Upstream, UpstreamConfig};
 use crate::sandbox::{Caller, Sandbox, ToolSource};
 use crate::secret::ApiKey;
+pub use crate::state::Retention;
 use crate::state::store::Store;
 
 /// Environment variable holding the local user's OpenPhone API key.
@@ -79,6 +80,8 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// Per-client tool profiles.
     pub profiles: Vec<ToolProfile>,
+    /// How long records are kept, how often the expired are swept.
+    pub retention: Retention,
 }
 
 /// Reads the local user's key from the environment.
@@ -130,6 +133,7 @@ pub(crate) async fn build_app(
         redactor,
         store,
         settings.profiles.clone(),
+        settings.retention,
     )
 }
 

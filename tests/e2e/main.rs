@@ -14,5 +14,6 @@ mod mcp_clients;
 mod oauth;
 mod rate_limits;
 mod read_tools;
+mod retention;
 mod sandbox;
 mod upstream;

@@ -13,12 +13,10 @@ use super::result::to_mcp_result;
 use super::{App, IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META, REPLAYED_META, Requester};
 use crate::sandbox::wit::CallContext;
 use crate::sandbox::{CallRequest, Caller, Progress};
+use crate::state::REQUEST_RECORDS;
 use crate::state::idempotency::{self, Claim, Settlement};
 use crate::state::ledger::Ledger;
 
-/// How long the outcome of a `tools/call` is kept for a retry of the same
-/// JSON-RPC request (same session, same id).
-pub const REQUEST_RECORD_TTL_SECS: u64 = 24 * 3600;
 /// Idempotency scope shared by all tools for retried JSON-RPC requests.
 const REQUEST_SCOPE: &str = "jsonrpc-request";
 /// How often a call waits to see whether a running duplicate has finished.
@@ -91,7 +89,7 @@ impl App {
                     workspace: &caller.workspace,
                     scope: &call.name,
                     key,
-                    ttl_secs: idempotency::RECORD_TTL_SECS,
+                    ttl_secs: self.retention.records.as_secs().max(1),
                 },
                 Value::Object(call.arguments.clone()),
             ),
@@ -100,7 +98,7 @@ impl App {
                     workspace: &caller.workspace,
                     scope: REQUEST_SCOPE,
                     key: &request_key,
-                    ttl_secs: REQUEST_RECORD_TTL_SECS,
+                    ttl_secs: self.retention.records.min(REQUEST_RECORDS).as_secs().max(1),
                 },
                 serde_json::json!({ "tool": call.name, "arguments": call.arguments }),
             ),

@@ -17,6 +17,7 @@ use crate::access::profiles::{self, ToolProfile};
 use crate::redact::Redactor;
 use crate::sandbox::upstream::Upstream;
 use crate::sandbox::{Caller, LoadedTool, Sandbox};
+use crate::state::Retention;
 use crate::state::store::Store;
 use result::to_mcp_tool;
 
@@ -58,6 +59,8 @@ pub struct App {
     redactor: Arc<Redactor>,
     store: Arc<Store>,
     profiles: Vec<ToolProfile>,
+    /// How long records are kept.
+    retention: Retention,
     /// Unique to this process run: claims it holds carry it, so claims left
     /// by an earlier run are recognised as interrupted.
     boot: String,
@@ -80,6 +83,7 @@ impl App {
         redactor: Arc<Redactor>,
         store: Store,
         profiles: Vec<ToolProfile>,
+        retention: Retention,
     ) -> anyhow::Result<Self> {
         let mut catalog = Vec::new();
         let mut routes = HashMap::new();
@@ -134,6 +138,7 @@ impl App {
             redactor,
             store: Arc::new(store),
             profiles,
+            retention,
             boot: uuid::Uuid::new_v4().to_string(),
         })
     }

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// The tables the host keeps. Each maps to its own redb table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
     /// MCP sessions (`Mcp-Session-Id` → negotiated state).
     Sessions,
@@ -202,6 +202,65 @@ impl Store {
         Ok(keys)
     }
 
+    /// Deletes expired entries of `table`, looking at no more than
+    /// `budget` entries after `cursor` (from the start without one), in one
+    /// write transaction: bounded work, safe to run beside requests.
+    pub fn sweep(
+        &self,
+        table: Table,
+        cursor: Option<&str>,
+        budget: usize,
+    ) -> anyhow::Result<SweepPage> {
+        let now = now_secs();
+        let txn = self.db.begin_write()?;
+        let page = {
+            let mut t = txn.open_table(table.definition())?;
+            let mut expired = Vec::new();
+            let mut last = None;
+            let mut seen = 0;
+            {
+                let range = match cursor {
+                    Some(after) => t.range::<&str>((
+                        std::ops::Bound::Excluded(after),
+                        std::ops::Bound::Unbounded,
+                    ))?,
+                    None => t.range::<&str>(..)?,
+                };
+                for entry in range {
+                    let (key, value) = entry?;
+                    seen += 1;
+                    if is_expired(value.value(), now) {
+                        expired.push(key.value().to_owned());
+                    }
+                    last = Some(key.value().to_owned());
+                    if seen == budget {
+                        break;
+                    }
+                }
+            }
+            for key in &expired {
+                t.remove(key.as_str())?;
+            }
+            SweepPage {
+                removed: expired.len(),
+                next: if seen == budget { last } else { None },
+            }
+        };
+        txn.commit()?;
+        Ok(page)
+    }
+
+    /// Entries in `table`, expired or not.
+    #[cfg(test)]
+    pub fn len(&self, table: Table) -> anyhow::Result<u64> {
+        let txn = self.db.begin_read()?;
+        match txn.open_table(table.definition()) {
+            Ok(t) => Ok(t.len()?),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Removes `key`; true if something live was there.
     pub fn remove(&self, table: Table, key: &str) -> anyhow::Result<bool> {
         let txn = self.db.begin_write()?;
@@ -233,6 +292,27 @@ fn encode(value: &[u8], ttl_secs: u64) -> Vec<u8> {
     out.extend_from_slice(&expires.to_be_bytes());
     out.extend_from_slice(value);
     out
+}
+
+/// What one [`Store::sweep`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepPage {
+    /// Expired entries deleted.
+    pub removed: usize,
+    /// Where the next sweep of the table goes on; `None` once it reached the end.
+    pub next: Option<String>,
+}
+
+/// True if `stored` carries an expiry that has passed (unreadable entries
+/// count as expired: nothing can read them either).
+fn is_expired(stored: &[u8], now: u64) -> bool {
+    match stored.split_at_checked(8) {
+        Some((expiry, _)) => {
+            let expires = expiry.try_into().map_or(1, u64::from_be_bytes);
+            expires != 0 && expires <= now
+        }
+        None => true,
+    }
 }
 
 fn live(stored: &[u8]) -> Option<&[u8]> {

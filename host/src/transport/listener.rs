@@ -43,7 +43,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
             total: 1_024,
-            per_address: 64,
+            per_address: 256,
             header_read: Duration::from_secs(20),
             shutdown_grace: Duration::from_secs(30),
         }

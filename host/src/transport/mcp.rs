@@ -34,13 +34,14 @@ pub(crate) async fn mcp_get() -> Response {
 /// Ends the caller's own session.
 pub(crate) async fn mcp_delete(
     State(state): State<Arc<HttpState>>,
+    authorized: Authorized,
     named: NamedSession,
 ) -> Response {
     let (id, _) = match named.required() {
         Ok(owned) => owned,
         Err(response) => return response,
     };
-    match session::remove(state.app.store(), &id) {
+    match session::remove(state.app.store(), &authorized.caller.subject, &id) {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => session::unknown(),
         Err(error) => internal(error),
@@ -163,7 +164,7 @@ async fn accept_notifications(
 async fn answer(state: Arc<HttpState>, exchange: Exchange, requester: RequesterParts) -> Response {
     let Exchange {
         mut session,
-        session_id,
+        mut session_id,
         is_initialize,
         batch,
         messages,
@@ -185,13 +186,17 @@ async fn answer(state: Arc<HttpState>, exchange: Exchange, requester: RequesterP
         Ok(done) => done,
         Err(error) => return internal(anyhow::anyhow!("handling the request failed: {error}")),
     };
-    let session_id = match session_id {
-        None if is_initialize && session.is_negotiated() => Some(session::new_id()),
-        kept => kept,
+    let saved = match &session_id {
+        Some(id) => session::save(state.app.store(), id, &session, requester.subject()),
+        None if is_initialize && session.is_negotiated() => {
+            let id = session::new_id();
+            let created = session::create(state.app.store(), &id, &session, requester.subject());
+            session_id = Some(id);
+            created
+        }
+        None => Ok(()),
     };
-    if let Some(id) = &session_id
-        && let Err(error) = session::save(state.app.store(), id, &session, requester.subject())
-    {
+    if let Err(error) = saved {
         return internal(error);
     }
     let body = if batch {

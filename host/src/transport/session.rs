@@ -1,7 +1,9 @@
 //! MCP sessions over HTTP: created by `initialize`, named by
-//! `Mcp-Session-Id`, kept in the store under a hash of their id (so they
-//! survive a restart and the store never holds a usable id), owned by the
-//! subject that created them, ended by DELETE or after a day idle.
+//! `Mcp-Session-Id`, kept in the store under hashes of their owner and id
+//! (so they survive a restart and the store never holds a usable id), owned
+//! by the subject that created them, ended by DELETE or after a day idle.
+//! One subject holds at most [`MAX_PER_SUBJECT`] sessions: opening another
+//! ends its least recently used one.
 
 use std::sync::Arc;
 
@@ -20,12 +22,17 @@ use crate::state::store::{Store, Table};
 
 /// How long an idle session is kept.
 const SESSION_TTL_SECS: u64 = 24 * 3600;
+/// Sessions one subject (a grant, or the single user) may hold.
+pub(crate) const MAX_PER_SUBJECT: usize = 64;
 
 /// What the store keeps per session.
 #[derive(Debug, Serialize, Deserialize)]
 struct StoredSession {
     session: Session,
     subject: String,
+    /// Unix microseconds of its last use.
+    #[serde(default)]
+    touched: u64,
 }
 
 /// The session a request names, looked up for its authorized caller.
@@ -73,7 +80,7 @@ impl FromRequestParts<Arc<HttpState>> for NamedSession {
         let Some(id) = rules::session_id(&parts.headers).map_err(reject)? else {
             return Ok(NamedSession::Absent);
         };
-        match load(state.app.store(), id).map_err(internal)? {
+        match load(state.app.store(), &authorized.caller.subject, id).map_err(internal)? {
             Some(stored) if stored.subject == authorized.caller.subject => {
                 Ok(NamedSession::Owned {
                     id: id.to_owned(),
@@ -96,8 +103,23 @@ pub(crate) fn key(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
-fn load(store: &Store, id: &str) -> anyhow::Result<Option<StoredSession>> {
-    let Some(bytes) = store.get(Table::Sessions, &key(id))? else {
+fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// Where `subject`'s sessions are stored: a prefix of their keys.
+fn owner_prefix(subject: &str) -> String {
+    format!("{}/", &key(subject)[..32])
+}
+
+fn store_key(subject: &str, id: &str) -> String {
+    format!("{}{}", owner_prefix(subject), key(id))
+}
+
+fn load(store: &Store, subject: &str, id: &str) -> anyhow::Result<Option<StoredSession>> {
+    let Some(bytes) = store.get(Table::Sessions, &store_key(subject, id))? else {
         return Ok(None);
     };
     Ok(serde_json::from_slice(&bytes).ok())
@@ -113,16 +135,47 @@ pub(crate) fn save(
     let stored = StoredSession {
         session: session.clone(),
         subject: subject.to_owned(),
+        touched: now_micros(),
     };
     store.put(
         Table::Sessions,
-        &key(id),
+        &store_key(subject, id),
         &serde_json::to_vec(&stored)?,
         SESSION_TTL_SECS,
     )
 }
 
-/// Ends the session `id`; false if it was not live.
-pub(crate) fn remove(store: &Store, id: &str) -> anyhow::Result<bool> {
-    store.remove(Table::Sessions, &key(id))
+/// Stores a new session, first ending `subject`'s least recently used one
+/// if it already holds [`MAX_PER_SUBJECT`].
+pub(crate) fn create(
+    store: &Store,
+    id: &str,
+    session: &Session,
+    subject: &str,
+) -> anyhow::Result<()> {
+    let prefix = owner_prefix(subject);
+    let held = store.keys_with_prefix(Table::Sessions, &prefix, None, MAX_PER_SUBJECT + 1)?;
+    if held.len() >= MAX_PER_SUBJECT {
+        let touched = |k: &String| {
+            store
+                .get(Table::Sessions, k)
+                .ok()
+                .flatten()
+                .and_then(|b| serde_json::from_slice::<StoredSession>(&b).ok())
+                .map_or(0, |s| s.touched)
+        };
+        if let Some(oldest) = held.iter().min_by_key(|k| touched(k)) {
+            store.remove(Table::Sessions, oldest)?;
+            tracing::info!(
+                subject,
+                "session limit reached: ended the least recently used session"
+            );
+        }
+    }
+    save(store, id, session, subject)
+}
+
+/// Ends `subject`'s session `id`; false if it was not live.
+pub(crate) fn remove(store: &Store, subject: &str, id: &str) -> anyhow::Result<bool> {
+    store.remove(Table::Sessions, &store_key(subject, id))
 }

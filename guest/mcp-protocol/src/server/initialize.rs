@@ -56,16 +56,32 @@ fn parse_params(params: Option<Value>) -> Result<InitializeParams, ErrorData> {
     })
 }
 
+/// Longest `clientInfo` field kept, in bytes: the session stores it.
+pub const MAX_CLIENT_FIELD: usize = 256;
+
+/// `text` as kept: control characters removed, cut to [`MAX_CLIENT_FIELD`]
+/// bytes at a character boundary.
+fn bounded(text: &str) -> String {
+    let mut kept = String::with_capacity(text.len().min(MAX_CLIENT_FIELD));
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if kept.len() + c.len_utf8() > MAX_CLIENT_FIELD {
+            break;
+        }
+        kept.push(c);
+    }
+    kept
+}
+
 fn parse_client_info(info: &Map<String, Value>) -> Result<ClientInfo, ErrorData> {
     let field = |name: &'static str, path: &'static str| match info.get(name) {
-        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::String(s)) => Ok(bounded(s)),
         Some(_) => Err(invalid_params(&format!("{path} must be a string"), path)),
         None => Err(invalid_params(&format!("missing {path}"), path)),
     };
     Ok(ClientInfo {
         name: field("name", "clientInfo.name")?,
         version: field("version", "clientInfo.version")?,
-        title: info.get("title").and_then(Value::as_str).map(str::to_owned),
+        title: info.get("title").and_then(Value::as_str).map(bounded),
     })
 }
 
@@ -207,5 +223,20 @@ mod tests {
         .expect("valid");
         assert!(v.get("instructions").is_none());
         assert!(v["serverInfo"].get("title").is_none());
+    }
+
+    #[test]
+    fn client_info_is_bounded_and_single_line() {
+        let info = serde_json::json!({
+            "name": format!("evil\nclient{}", "x".repeat(10_000)),
+            "version": "1\r\n2",
+            "title": "é".repeat(1_000),
+        });
+        let client = parse_client_info(info.as_object().unwrap()).unwrap();
+        assert!(client.name.starts_with("evilclientx"));
+        assert_eq!(client.name.len(), MAX_CLIENT_FIELD);
+        assert_eq!(client.version, "12");
+        let title = client.title.unwrap();
+        assert!(title.len() <= MAX_CLIENT_FIELD && title.chars().all(|c| c == 'é'));
     }
 }
