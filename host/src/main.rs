@@ -58,6 +58,17 @@ struct Cli {
     /// Time one OpenPhone request may take, in seconds.
     #[arg(long, global = true, default_value_t = 20)]
     upstream_timeout_secs: u64,
+    /// Tool calls running at once, in total.
+    #[arg(long, global = true, default_value_t = 32)]
+    max_calls: u32,
+    /// Tool calls one workspace (one API key, whatever its grants) may run
+    /// at once.
+    #[arg(long, global = true, default_value_t = 8)]
+    calls_per_workspace: u32,
+    /// Seconds a call waits for a free slot before it is refused (HTTP 503
+    /// with Retry-After).
+    #[arg(long, global = true, default_value_t = 10)]
+    call_queue_wait_secs: u64,
     /// How long the outcome of a write call (and a bulk send's ledger) is
     /// kept for retries with its idempotencyKey, in seconds; retried
     /// JSON-RPC requests are answered from their record at most 24 h of it.
@@ -244,6 +255,9 @@ impl Cli {
             limits: Limits {
                 memory_bytes: self.memory_mib.max(1) << 20,
                 call_timeout: Duration::from_secs(self.call_timeout_secs.max(1)),
+                concurrent_calls: self.max_calls.max(1),
+                calls_per_workspace: self.calls_per_workspace.max(1),
+                queue_wait: Duration::from_secs(self.call_queue_wait_secs),
                 ..Limits::default()
             },
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),

@@ -1022,3 +1022,142 @@ async fn key_checks_on_the_consent_form_are_limited() {
         .unwrap();
     assert_eq!(denied.status(), StatusCode::FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_workspace_flooding_slow_calls_leaves_another_served() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &["--call-queue-wait-secs", "3"]);
+    let issuer = issuer_of(&server);
+    let flood = Client::register(&issuer, "flood").await;
+    let flood = flood.tokens(BUSINESS_KEY, &["messages:read"]).await;
+    let other = Client::register(&issuer, "other").await;
+    let other = other
+        .tokens(openphone_sim::STANDARD_KEY, &["calls:read"])
+        .await;
+    let flood_session = open_session(&server, &flood.access).await;
+    let other_session = open_session(&server, &other.access).await;
+    // Every message read is slow; the flooding workspace waits on its own
+    // 10 requests/s budget besides.
+    sim.inject(
+        openphone_sim::Fault::delay(1_500)
+            .on("GET", "/v1/messages")
+            .times(500),
+    );
+    let server = std::sync::Arc::new(server);
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..64 {
+        let (server, token, session, finished) = (
+            std::sync::Arc::clone(&server),
+            flood.access.clone(),
+            flood_session.clone(),
+            std::sync::Arc::clone(&finished),
+        );
+        calls.spawn(async move {
+            let call = json!({"jsonrpc":"2.0","id":100 + n,"method":"tools/call","params":{
+                "name":"fetch-messages","arguments":{"inbox": SALES_PHONE_ID, "participant": BOB, "maxResults": 1}}});
+            let response = mcp(&server, Some(&token), Some(&session), call).await;
+            finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let status = response.status();
+            let retry_after = response.headers().contains_key("retry-after");
+            let body: Value = response.json().await.unwrap();
+            (status, retry_after, body)
+        });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let reply: Value = mcp(
+        &server,
+        Some(&other.access),
+        Some(&other_session),
+        json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{
+            "name":"fetch-call-transcripts","arguments":{"inbox": openphone_sim::STANDARD_MAIN_PHONE_ID, "maxCalls": 1}}}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(reply["result"]["content"].is_array(), "served: {reply}");
+    // Each flood call takes at least 1.5 s: the other workspace's call did
+    // not queue behind any of them.
+    assert_eq!(
+        finished.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the other workspace was served before any of the flood's calls ended"
+    );
+    let (mut served, mut busy) = (0, 0);
+    while let Some(done) = calls.join_next().await {
+        let (status, retry_after, body) = done.unwrap();
+        match status {
+            StatusCode::OK => {
+                assert!(body["result"].is_object(), "{body}");
+                served += 1;
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(retry_after, "a busy answer says when to retry");
+                assert_eq!(body["error"]["code"], -32001, "{body}");
+                busy += 1;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert!(served >= 8, "{served} served");
+    assert!(busy > 0, "waits are bounded: some of the flood was refused");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_consent_checks_never_hold_up_bearer_checks() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &["--rate-limit", "key-check=off"]);
+    let client = Client::register(&issuer_of(&server), "slow checks").await;
+    let tokens = client.tokens(BUSINESS_KEY, &["messages:read"]).await;
+    let session = open_session(&server, &tokens.access).await;
+    let mut forms = Vec::new();
+    for n in 0..40 {
+        let (html, cookie) = client.consent_page(&[]).await;
+        let mut form: Vec<(String, String)> = hidden_inputs(&html).into_iter().collect();
+        form.push(("api_key".into(), format!("wrong-key-{n:04}-0000000000")));
+        form.push(("action".into(), "approve".into()));
+        form.push(("scope".into(), "messages:read".into()));
+        forms.push((form, cookie));
+    }
+    // Every key check now takes 3 s at OpenPhone.
+    sim.inject(
+        openphone_sim::Fault::delay(3_000)
+            .on("GET", "/v1/phone-numbers")
+            .times(40),
+    );
+    let mut submissions = tokio::task::JoinSet::new();
+    for (form, cookie) in forms {
+        let (http, issuer) = (client.http.clone(), client.issuer.clone());
+        submissions.spawn(async move {
+            let response = http
+                .post(format!("{issuer}/authorize"))
+                .header("cookie", cookie)
+                .header("origin", &issuer)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status(),
+                response.headers().contains_key("retry-after"),
+            )
+        });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Bearer checks have their own capacity: served at once.
+    for _ in 0..5 {
+        let response = ping(&server, Some(&tokens.access), Some(&session)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let (mut answered, mut busy) = (0, 0);
+    while let Some(done) = submissions.join_next().await {
+        match done.unwrap() {
+            (StatusCode::OK, _) => answered += 1,
+            (StatusCode::SERVICE_UNAVAILABLE, true) => busy += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(answered >= 12, "{answered} answered");
+    assert!(busy > 0, "waits for the consent form are bounded");
+}

@@ -167,3 +167,48 @@ async fn hostile_stdout_cannot_corrupt_the_stdio_stream() {
     assert_eq!(lines[1]["result"]["isError"], false);
     assert!(!stdout.contains(PLANTED_STDOUT) && !stderr.contains(PLANTED_STDOUT));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_memory_cap_holds_for_a_component_with_several_memories() {
+    let sim = Simulator::start().await.unwrap();
+    let plugins = tempfile::tempdir().unwrap();
+    let source = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/hostile/many-memories.wat"
+    );
+    let component = wat::parse_file(source).expect("the many-memories component parses");
+    std::fs::write(plugins.path().join("many-memories.wasm"), component).unwrap();
+    let server = Server::start(
+        &sim,
+        BUSINESS_KEY,
+        &[
+            "--plugins",
+            harness::path_str(plugins.path()),
+            "--memory-mib",
+            "64",
+        ],
+    );
+    let session = Session::open(&server.url()).await;
+    // Two memories of 40 MiB: each under the cap, together over it.
+    let (is_error, text) = call(&session, "hostile-memories", json!({})).await;
+    assert!(is_error, "{text}");
+    assert!(text.contains("64 MiB memory limit"), "{text}");
+    // With a cap that fits both, the same call succeeds: the limit, not the
+    // component, stopped it.
+    drop(session);
+    drop(server);
+    let server = Server::start(
+        &sim,
+        BUSINESS_KEY,
+        &[
+            "--plugins",
+            harness::path_str(plugins.path()),
+            "--memory-mib",
+            "128",
+        ],
+    );
+    let session = Session::open(&server.url()).await;
+    let (is_error, text) = call(&session, "hostile-memories", json!({})).await;
+    assert!(!is_error, "{text}");
+    assert_eq!(text, "grew two memories");
+}

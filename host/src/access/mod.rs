@@ -184,15 +184,21 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// `503` with `Retry-After`: the token could not be checked just now.
 fn unavailable() -> Response {
-    (
+    let mut response = (
         StatusCode::SERVICE_UNAVAILABLE,
         axum::Json(serde_json::json!({
             "error": "temporarily_unavailable",
             "error_description": "the authorization state could not be read; try again",
         })),
     )
-        .into_response()
+        .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::auth::BUSY_RETRY_AFTER_SECS),
+    );
+    response
 }
 
 #[cfg(test)]

@@ -37,9 +37,12 @@ pub(crate) enum Verdict {
     UpstreamError,
     /// The host stopped the call (deadline, memory cap, trap).
     Stopped,
-    /// The guest never ran (no capacity, the server shutting down):
+    /// The guest never ran (no instance, the server shutting down):
     /// nothing happened upstream.
     NotRun,
+    /// No call slot came free in time: nothing ran; the client should try
+    /// again shortly (HTTP answers `503` with `Retry-After`).
+    Busy,
 }
 
 impl Verdict {
@@ -53,6 +56,7 @@ impl Verdict {
             Verdict::UpstreamError => "upstream-error",
             Verdict::Stopped => "stopped",
             Verdict::NotRun => "not-run",
+            Verdict::Busy => "busy",
         }
     }
 }
@@ -79,7 +83,10 @@ impl App {
             .and_then(Value::as_str)
             .map(str::to_owned);
         if self.read_only.contains(&call.name) {
-            let (result, _) = self.run_tool(&call, caller, events, explicit, None).await;
+            let (result, verdict) = self.run_tool(&call, caller, events, explicit, None).await;
+            if verdict == Verdict::Busy {
+                return busy(&call.id);
+            }
             return Server::tool_result(&call.id, result);
         }
         let request_key = format!("{}\n{}", from.session_key, jsonrpc::id_value(&call.id));
@@ -126,7 +133,10 @@ impl App {
                          nothing already done is repeated.",
                     ));
                 }
-                let response = Server::tool_result(&call.id, result);
+                let response = match verdict {
+                    Verdict::Busy => busy(&call.id),
+                    _ => Server::tool_result(&call.id, result),
+                };
                 let settlement = settlement(verdict, resumable, &response["result"]);
                 if let Err(error) = ticket.settle(settlement) {
                     tracing::error!(error = %format!("{error:#}"), tool = %call.name, "recording an outcome failed");
@@ -255,13 +265,42 @@ impl App {
     }
 }
 
+/// JSON-RPC error code of a call refused because the server is at capacity.
+pub(crate) const BUSY_CODE: i32 = -32001;
+/// Seconds a client refused as busy is told to wait.
+pub(crate) const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
+/// The answer to a call that found no slot: a JSON-RPC error (the call did
+/// not run, so there is no tool result), which HTTP sends as `503` with
+/// `Retry-After` ([`busy_retry_after`]).
+fn busy(id: &openphone_mcp_protocol::rmcp::model::RequestId) -> Value {
+    let error = openphone_mcp_protocol::rmcp::model::ErrorData::new(
+        openphone_mcp_protocol::rmcp::model::ErrorCode(BUSY_CODE),
+        format!(
+            "The server is at capacity; nothing was done. Try again in {BUSY_RETRY_AFTER_SECS} s."
+        ),
+        Some(serde_json::json!({ "retryAfter": BUSY_RETRY_AFTER_SECS })),
+    );
+    jsonrpc::error_response(Some(id), &error)
+}
+
+/// `Some(seconds)` if `reply` is the answer to a call refused as busy.
+pub(crate) fn busy_retry_after(reply: &Value) -> Option<u64> {
+    let error = reply.get("error")?;
+    (error.get("code")?.as_i64()? == i64::from(BUSY_CODE))
+        .then(|| error.get("data")?.get("retryAfter")?.as_u64())
+        .flatten()
+}
+
 /// What the idempotency record keeps of a call that ended with `verdict`
 /// (`result` is its `CallToolResult` JSON).
 fn settlement(verdict: Verdict, resumable: bool, result: &Value) -> Settlement<'_> {
     match verdict {
         // Nothing can have happened upstream: the arguments were refused, or
         // the guest never ran. A retry runs afresh.
-        Verdict::InvalidArguments | Verdict::UnknownTool | Verdict::NotRun => Settlement::Release,
+        Verdict::InvalidArguments | Verdict::UnknownTool | Verdict::NotRun | Verdict::Busy => {
+            Settlement::Release
+        }
         // Stopped part-way: a retry resumes from the ledger.
         Verdict::Stopped if resumable => Settlement::Interrupted,
         Verdict::Ok | Verdict::Failed | Verdict::UpstreamError | Verdict::Stopped => {
@@ -281,6 +320,7 @@ mod tests {
             Verdict::InvalidArguments,
             Verdict::UnknownTool,
             Verdict::NotRun,
+            Verdict::Busy,
         ] {
             for resumable in [false, true] {
                 assert!(

@@ -4,6 +4,8 @@
 mod call;
 mod result;
 
+pub(crate) use call::busy_retry_after;
+
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

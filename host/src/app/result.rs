@@ -70,6 +70,12 @@ pub(super) fn to_mcp_result(outcome: CallOutcome) -> (CallToolResult, Verdict) {
             };
             (CallToolResult::error(vec![Content::text(text)]), verdict)
         }
+        CallOutcome::Busy => (
+            CallToolResult::error(vec![Content::text(
+                "The server is at capacity and could not run this call; nothing was done. Try again shortly.",
+            )]),
+            Verdict::Busy,
+        ),
         CallOutcome::NotRun(message) => (
             CallToolResult::error(vec![Content::text(message)]),
             Verdict::NotRun,

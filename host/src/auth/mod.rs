@@ -37,6 +37,29 @@ use wit::{
 const DEADLINE: Duration = Duration::from_secs(20);
 /// Memory one auth request may use.
 const MEMORY_BYTES: usize = 64 << 20;
+/// OAuth endpoint and admin requests answered at once.
+const ENDPOINT_SLOTS: usize = 12;
+/// Bearer checks answered at once: their own slots, so slow endpoint
+/// requests (a metadata document fetch, a key check) never hold them up.
+const VERIFY_SLOTS: usize = 16;
+/// How long a request waits for a slot before it is refused as busy.
+const QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// The auth component had no slot free in time: answer `503` with
+/// `Retry-After` ([`BUSY_RETRY_AFTER_SECS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the authorization server is at capacity")]
+pub struct AuthBusy;
+
+/// Seconds a client refused with [`AuthBusy`] is told to wait.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
+/// Which slots a request takes.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    Endpoint,
+    Verify,
+}
 
 /// Settings handed to the component through `wasi:config/store`.
 #[derive(Clone)]
@@ -110,6 +133,8 @@ pub struct AuthServer {
     settings: Arc<Vec<(String, String)>>,
     redactor: Arc<Redactor>,
     routes: Vec<String>,
+    endpoint_slots: tokio::sync::Semaphore,
+    verify_slots: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for AuthServer {
@@ -130,7 +155,10 @@ impl AuthServer {
         settings: &AuthSettings,
         redactor: Arc<Redactor>,
     ) -> anyhow::Result<Self> {
-        let engine = sandbox.engine.clone();
+        // Its own engine and pool: tool calls and OAuth requests never take
+        // each other's instances.
+        let engine =
+            sandbox.separate_engine((ENDPOINT_SLOTS + VERIFY_SLOTS + 4) as u32, MEMORY_BYTES)?;
         let component = Component::new(&engine, bytes)
             .map_err(anyhow::Error::from)
             .context("compiling the auth component")?;
@@ -154,9 +182,11 @@ impl AuthServer {
             settings: Arc::new(settings.pairs()),
             redactor,
             routes: Vec::new(),
+            endpoint_slots: tokio::sync::Semaphore::new(ENDPOINT_SLOTS),
+            verify_slots: tokio::sync::Semaphore::new(VERIFY_SLOTS),
         };
         server.routes = server
-            .run(|bindings, store| {
+            .run(Work::Endpoint, |bindings, store| {
                 Box::pin(async move {
                     bindings
                         .openphone_mcp_authorization_server()
@@ -176,7 +206,7 @@ impl AuthServer {
 
     /// Answers one request to an auth route.
     pub async fn handle(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
-        self.run(move |bindings, store| {
+        self.run(Work::Endpoint, move |bindings, store| {
             Box::pin(async move {
                 bindings
                     .openphone_mcp_authorization_server()
@@ -194,7 +224,7 @@ impl AuthServer {
         resource: &str,
     ) -> anyhow::Result<Result<Principal, TokenError>> {
         let (bearer, resource) = (bearer.to_owned(), resource.to_owned());
-        self.run(move |bindings, store| {
+        self.run(Work::Verify, move |bindings, store| {
             Box::pin(async move {
                 bindings
                     .openphone_mcp_authorization_server()
@@ -206,7 +236,7 @@ impl AuthServer {
     }
 
     pub async fn list_clients(&self) -> anyhow::Result<Result<Vec<ClientSummary>, String>> {
-        self.run(|bindings, store| {
+        self.run(Work::Endpoint, |bindings, store| {
             Box::pin(async move {
                 bindings
                     .openphone_mcp_admin()
@@ -218,7 +248,7 @@ impl AuthServer {
     }
 
     pub async fn list_grants(&self) -> anyhow::Result<Result<Vec<GrantSummary>, String>> {
-        self.run(|bindings, store| {
+        self.run(Work::Endpoint, |bindings, store| {
             Box::pin(async move { bindings.openphone_mcp_admin().call_list_grants(store).await })
         })
         .await
@@ -226,7 +256,7 @@ impl AuthServer {
 
     pub async fn revoke_grant(&self, grant: &str) -> anyhow::Result<Result<bool, String>> {
         let grant = grant.to_owned();
-        self.run(move |bindings, store| {
+        self.run(Work::Endpoint, move |bindings, store| {
             Box::pin(async move {
                 bindings
                     .openphone_mcp_admin()
@@ -239,7 +269,7 @@ impl AuthServer {
 
     pub async fn revoke_client(&self, client: &str) -> anyhow::Result<Result<bool, String>> {
         let client = client.to_owned();
-        self.run(move |bindings, store| {
+        self.run(Work::Endpoint, move |bindings, store| {
             Box::pin(async move {
                 bindings
                     .openphone_mcp_admin()
@@ -250,9 +280,12 @@ impl AuthServer {
         .await
     }
 
-    /// Runs `f` against a fresh instance, under the deadline and memory cap.
+    /// Runs `f` against a fresh instance, under the deadline and memory
+    /// cap, once a slot for `work` is free (at most [`QUEUE_WAIT`], else
+    /// [`AuthBusy`]).
     async fn run<T>(
         &self,
+        work: Work,
         f: impl for<'a> FnOnce(
             &'a Bindings,
             &'a mut WasmStore<AuthState>,
@@ -260,6 +293,17 @@ impl AuthServer {
             Box<dyn std::future::Future<Output = wasmtime::Result<T>> + Send + 'a>,
         >,
     ) -> anyhow::Result<T> {
+        let slots = match work {
+            Work::Endpoint => &self.endpoint_slots,
+            Work::Verify => &self.verify_slots,
+        };
+        let _slot = match tokio::time::timeout(QUEUE_WAIT, slots.acquire()).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_)) | Err(_) => {
+                tracing::warn!(work = ?work, "auth request refused: no slot came free in time");
+                return Err(AuthBusy.into());
+            }
+        };
         let (wasi, table) = crate::sandbox::empty_wasi();
         let state = AuthState {
             wasi,

@@ -11,7 +11,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 
-use super::engine::{Sandbox, empty_wasi};
+use super::engine::{NoSlot, Sandbox, empty_wasi};
 use super::loader::LoadedTool;
 use super::wit::{
     self, ApiRequest, ApiResponse, CallContext, LedgerError, Level, ToolDescriptor, ToolError,
@@ -61,6 +61,9 @@ pub enum CallOutcome {
     /// The guest never ran (no instance could be made, no permit): nothing
     /// can have happened upstream. The message is for the client.
     NotRun(String),
+    /// No call slot came free within the queue wait (the server, or the
+    /// caller's workspace, is at capacity): nothing ran; try again shortly.
+    Busy,
 }
 
 /// Store data of one instance.
@@ -79,24 +82,29 @@ pub(crate) struct CallState {
     log_lines_left: u32,
 }
 
-/// A memory limiter that remembers that it refused, so a resulting trap can
-/// be reported as what it is.
+/// A memory limiter over every memory of the instance together, so the cap
+/// holds per call however many memories a component declares. It remembers
+/// that it refused, so a resulting trap can be reported as what it is.
 struct MemoryCap {
     limit: usize,
+    /// Bytes of all the instance's memories.
+    used: usize,
     refused: bool,
 }
 
 impl ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+        let after = self.used.saturating_sub(current).saturating_add(desired);
+        if after > self.limit {
             self.refused = true;
             return Ok(false);
         }
+        self.used = after;
         Ok(true)
     }
 
@@ -137,6 +145,7 @@ impl Sandbox {
             table,
             memory: MemoryCap {
                 limit: self.limits.memory_bytes,
+                used: 0,
                 refused: false,
             },
             upstream: None,
@@ -178,10 +187,25 @@ impl Sandbox {
         upstream: Arc<Upstream>,
         redactor: Arc<Redactor>,
     ) -> CallOutcome {
-        let Ok(_permit) = self.permits.acquire().await else {
-            return CallOutcome::NotRun(
-                "The server is shutting down, so the call was not run; nothing was done.".into(),
-            );
+        let _slot = match self
+            .slots
+            .take(&request.caller.workspace, self.limits.queue_wait)
+            .await
+        {
+            Ok(slot) => slot,
+            Err(NoSlot::Busy) => {
+                tracing::warn!(
+                    tool = request.tool,
+                    "call refused: no slot came free in time"
+                );
+                return CallOutcome::Busy;
+            }
+            Err(NoSlot::Closed) => {
+                return CallOutcome::NotRun(
+                    "The server is shutting down, so the call was not run; nothing was done."
+                        .into(),
+                );
+            }
         };
         let timeout = self.limits.call_timeout;
         let deadline = Instant::now() + timeout;
@@ -435,5 +459,28 @@ impl CallState {
             text.push('…');
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_cap_holds_across_memories() {
+        let mib = 1 << 20;
+        let mut cap = MemoryCap {
+            limit: 64 * mib,
+            used: 0,
+            refused: false,
+        };
+        // Two memories of 30 MiB fit; a third does not, nor growing one past the total.
+        assert!(cap.memory_growing(0, 30 * mib, None).unwrap());
+        assert!(cap.memory_growing(0, 30 * mib, None).unwrap());
+        assert!(!cap.memory_growing(0, 30 * mib, None).unwrap());
+        assert!(cap.refused);
+        assert!(!cap.memory_growing(30 * mib, 40 * mib, None).unwrap());
+        assert!(cap.memory_growing(30 * mib, 34 * mib, None).unwrap());
+        assert_eq!(cap.used, 64 * mib);
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 /// The tables the host keeps. Each maps to its own redb table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -253,6 +253,7 @@ impl Store {
     /// Entries in `table`, expired or not.
     #[cfg(test)]
     pub fn len(&self, table: Table) -> anyhow::Result<u64> {
+        use redb::ReadableTableMetadata as _;
         let txn = self.db.begin_read()?;
         match txn.open_table(table.definition()) {
             Ok(t) => Ok(t.len()?),

@@ -12,6 +12,7 @@ use super::http::{HttpState, internal};
 use super::throttle::{ClientAddress, too_many};
 use crate::access::rate_limit::{Admission, Rule, retry_after_secs};
 use crate::auth::wit::HttpRequest;
+use crate::auth::{AuthBusy, BUSY_RETRY_AFTER_SECS};
 
 /// Hands a request for an OAuth endpoint or page to the auth component.
 pub(crate) async fn auth_route(
@@ -61,6 +62,21 @@ pub(crate) async fn auth_route(
                     response.headers_mut().append(name, value);
                 }
             }
+            response
+        }
+        Err(error) if error.is::<AuthBusy>() => {
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({
+                    "error": "temporarily_unavailable",
+                    "error_description": "the server is at capacity; try again shortly",
+                })),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+            );
             response
         }
         Err(error) => internal(error),

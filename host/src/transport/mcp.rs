@@ -20,7 +20,7 @@ use super::extract::PostHeaders;
 use super::http::{HttpState, internal, reject};
 use super::session::{self, NamedSession};
 use crate::access::Authorized;
-use crate::app::{App, Requester};
+use crate::app::{App, Requester, busy_retry_after};
 
 /// The server offers no stream outside a request.
 pub(crate) async fn mcp_get() -> Response {
@@ -204,7 +204,15 @@ async fn answer(state: Arc<HttpState>, exchange: Exchange, requester: RequesterP
     } else {
         replies.pop().unwrap_or(Value::Null)
     };
+    // A call refused for capacity is a 503 the client may retry.
+    let busy = (!batch).then(|| busy_retry_after(&body)).flatten();
     let mut response = Json(body).into_response();
+    if let Some(seconds) = busy {
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if let Some(value) = session_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         (response.headers_mut()).insert(rules::session_id_header_name(), value);
     }
