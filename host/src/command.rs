@@ -59,6 +59,7 @@ pub async fn admin(
                 secret_file,
                 access_token_ttl: Duration::from_secs(86_400),
                 refresh_token_ttl: Duration::from_secs(86_400),
+                max_clients: u64::MAX,
             };
             let secret = startup::load_secret(settings, &oauth)?;
             let app = startup::build_app(settings, Arc::clone(&redactor), true).await?;
@@ -103,6 +104,10 @@ pub struct ServeOptions {
     pub connections: ConnectionLimits,
     /// How long a request's whole body may take to arrive.
     pub body_read: Duration,
+    /// Dynamically registered OAuth clients held at most.
+    pub max_clients: u64,
+    /// How often expired OAuth records are swept.
+    pub auth_sweep_every: Duration,
 }
 
 /// Whom `serve` serves.
@@ -147,6 +152,7 @@ pub async fn serve(
         Users::OAuth(oauth, secret) => {
             let access = startup::build_oauth(&oauth, &secret, &app, redactor).await?;
             let auth = Arc::clone(&access.auth);
+            auth.spawn_sweeper(options.auth_sweep_every);
             #[cfg(unix)]
             admin::serve_socket(&settings.data_dir, Arc::clone(&auth)).await?;
             tracing::info!(issuer = %oauth.issuer(), "OAuth authorization server ready");
@@ -202,6 +208,7 @@ fn oauth_settings(options: &mut ServeOptions, local: SocketAddr) -> anyhow::Resu
         secret_file: options.secret_file.clone(),
         access_token_ttl: options.access_token_ttl.max(Duration::from_secs(60)),
         refresh_token_ttl: options.refresh_token_ttl.max(Duration::from_secs(60)),
+        max_clients: options.max_clients.max(1),
     })
 }
 

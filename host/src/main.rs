@@ -176,6 +176,14 @@ struct ServeArgs {
     /// Seconds a request's whole body may take to arrive.
     #[arg(long, default_value_t = 20)]
     body_read_timeout_secs: u64,
+    /// OAuth clients registered through /register held at most; a client
+    /// that never obtains a grant expires after 24 h.
+    #[arg(long, default_value_t = 50_000)]
+    max_clients: u64,
+    /// Seconds between sweeps of expired OAuth records (codes, tokens,
+    /// grants, unclaimed clients).
+    #[arg(long, default_value_t = 3_600)]
+    auth_sweep_interval_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +299,8 @@ impl ServeArgs {
                 ..ConnectionLimits::default()
             },
             body_read: Duration::from_secs(self.body_read_timeout_secs.max(1)),
+            max_clients: self.max_clients,
+            auth_sweep_every: Duration::from_secs(self.auth_sweep_interval_secs.max(1)),
         }
     }
 }

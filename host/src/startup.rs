@@ -160,6 +160,8 @@ pub(crate) struct OAuthSettings {
     pub secret_file: Option<PathBuf>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// Dynamically registered clients held at most.
+    pub max_clients: u64,
 }
 
 impl OAuthSettings {
@@ -221,6 +223,7 @@ pub(crate) async fn build_oauth(
         signing_key_hex: signing_key,
         access_token_ttl_secs: oauth.access_token_ttl.as_secs(),
         refresh_token_ttl_secs: oauth.refresh_token_ttl.as_secs(),
+        max_clients: oauth.max_clients,
     };
     let auth = crate::auth::AuthServer::load(
         app.sandbox(),

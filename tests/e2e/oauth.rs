@@ -215,11 +215,11 @@ impl Client {
         let code = self.code(key, scopes).await;
         let (status, body) = self.exchange(&code, VERIFIER).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        tokens(&body)
+        tokens_of(&body)
     }
 }
 
-fn tokens(body: &Value) -> Tokens {
+fn tokens_of(body: &Value) -> Tokens {
     assert_eq!(body["token_type"], "Bearer");
     let tokens = Tokens {
         access: body["access_token"].as_str().unwrap().to_owned(),
@@ -445,7 +445,7 @@ async fn a_client_works_with_its_grant_and_refresh_rotates() {
     // Refresh rotates: the new pair works, the old access token does not.
     let (status, body) = client.refresh(&writer.refresh).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let rotated = tokens(&body);
+    let rotated = tokens_of(&body);
     assert_ne!(rotated.refresh, writer.refresh);
     let session = open_session(&server, &rotated.access).await;
     assert_eq!(
@@ -617,7 +617,7 @@ async fn codes_pkce_redirects_and_csrf_hold_against_attacks() {
     );
     let (status, body) = client.exchange(&code, VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let first = tokens(&body);
+    let first = tokens_of(&body);
     let session = open_session(&server, &first.access).await;
     let (status, body) = client.exchange(&code, VERIFIER).await;
     assert_eq!(
@@ -1160,4 +1160,82 @@ async fn slow_consent_checks_never_hold_up_bearer_checks() {
     }
     assert!(answered >= 12, "{answered} answered");
     assert!(busy > 0, "waits for the consent form are bounded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registrations_by_the_thousand_are_swept_without_touching_tokens() {
+    use futures::StreamExt as _;
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(
+        &sim,
+        OAUTH,
+        &[
+            "--rate-limit",
+            "register=off",
+            "--rate-limit",
+            "token=off",
+            "--auth-sweep-interval-secs",
+            "1",
+        ],
+    );
+    let issuer = issuer_of(&server);
+    let user = Client::register(&issuer, "a real user").await;
+    let mut tokens = user.tokens(BUSINESS_KEY, &["messages:read"]).await;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood = {
+        let (issuer, done) = (issuer.clone(), std::sync::Arc::clone(&done));
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let registered = futures::stream::iter(0..20_000)
+                .map(|n| {
+                    let (http, issuer) = (http.clone(), issuer.clone());
+                    async move {
+                        let response = http
+                            .post(format!("{issuer}/register"))
+                            .json(&json!({"redirect_uris": [REDIRECT], "client_name": format!("flood {n}")}))
+                            .send()
+                            .await
+                            .unwrap();
+                        response.status()
+                    }
+                })
+                .buffer_unordered(16)
+                .filter(|status| std::future::ready(*status == StatusCode::CREATED))
+                .count()
+                .await;
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            registered
+        })
+    };
+    // The user refreshes all along, while the sweeps run: every answer is a
+    // fresh pair of tokens.
+    let mut refreshes = 0;
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        let (status, body) = user.refresh(&tokens.refresh).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        tokens = tokens_of(&body);
+        refreshes += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(flood.await.unwrap(), 20_000);
+    assert!(refreshes > 0);
+    // A whole sweep over the 20 000 clients completes, page by page.
+    let swept = |logs: &[String]| {
+        logs.iter().any(|line| {
+            let v: Value = serde_json::from_str(line).unwrap_or_default();
+            v["message"] == "auth sweep done" && v["pages"].as_u64().unwrap_or(0) >= 40
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !swept(&server.logs()) {
+        assert!(std::time::Instant::now() < deadline, "no sweep completed");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let (status, body) = user.refresh(&tokens.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tokens = tokens_of(&body);
+    assert_eq!(
+        ping(&server, Some(&tokens.access), None).await.status(),
+        StatusCode::BAD_REQUEST
+    );
 }

@@ -30,9 +30,14 @@ impl ClientKind {
     }
 }
 
-/// A client, as stored under `client/…`. Never expires; a revoked client
-/// stays revoked, including a metadata-document client whose document is
-/// fetched again.
+/// How long a client that never obtained a grant is kept.
+pub const UNCLAIMED_CLIENT_SECS: u64 = 86_400;
+
+/// A client, as stored under `client/…`. One that never obtained a grant
+/// expires [`UNCLAIMED_CLIENT_SECS`] after it was registered (so anonymous
+/// registrations cannot fill the store); one that did never expires. A
+/// revoked client stays revoked, including a metadata-document client whose
+/// document is fetched again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientRecord {
     pub client_id: String,
@@ -42,11 +47,19 @@ pub struct ClientRecord {
     pub grant_types: Vec<String>,
     pub created_at: u64,
     pub revoked: bool,
+    /// Whether a user ever consented to it. Records written before this
+    /// field existed count as granted: they are never expired by surprise.
+    #[serde(default = "granted_by_default")]
+    pub granted: bool,
+}
+
+fn granted_by_default() -> bool {
+    true
 }
 
 impl Record for ClientRecord {
     fn expires_at(&self) -> Option<u64> {
-        None
+        (!self.granted && !self.revoked).then(|| self.created_at + UNCLAIMED_CLIENT_SECS)
     }
 }
 
@@ -92,9 +105,12 @@ impl Server<'_> {
             return Ok(None);
         }
         let key = records::client_key(client_id);
-        Ok(records::read::<ClientRecord>(self.env.store, &key)?
-            .map(|s| s.value)
-            .filter(|c| c.client_id == client_id))
+        let now = self.env.clock.now();
+        Ok(
+            records::read_live::<ClientRecord>(self.env.store, &key, now)?
+                .map(|s| s.value)
+                .filter(|c| c.client_id == client_id),
+        )
     }
 
     /// The client an authorization request names: a registered one, or the

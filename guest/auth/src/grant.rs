@@ -128,6 +128,13 @@ impl Server<'_> {
             self.env.store.delete(&grant_key)?;
             return Err(e.into());
         }
+        // A client with a grant is kept for good (unclaimed ones expire).
+        records::modify::<ClientRecord>(
+            self.env.store,
+            &records::client_key(&transaction.client_id),
+            now,
+            |client| client.granted = true,
+        )?;
 
         let code = AuthCode::new(random::token::<32>(self.env.random, "opc_")?);
         let hash = self.settings.keys.token_hash(code.expose());

@@ -52,7 +52,9 @@ pub use server::{Env, Server};
 /// The generated bindings (world `auth-component`).
 pub use openphone_auth_bindings as bindings;
 
-use bindings::exports::openphone::mcp::admin::{self as wit_admin, ClientSummary, GrantSummary};
+use bindings::exports::openphone::mcp::admin::{
+    self as wit_admin, ClientSummary, GrantSummary, SweepProgress,
+};
 use bindings::exports::openphone::mcp::authorization_server;
 use bindings::openphone::mcp::types::{HttpRequest, HttpResponse, Principal, TokenError};
 use fault::Fault;
@@ -172,6 +174,16 @@ impl wit_admin::Guest for Component {
         with_server(|s| s.revoke_client(&client_id))
             .and_then(|r| r)
             .map_err(|e| e.to_string())
+    }
+
+    fn sweep(cursor: Option<String>) -> Result<SweepProgress, String> {
+        let (removed, cursor) = with_server(|s| s.sweep_page(cursor.as_deref()))
+            .and_then(|r| r)
+            .map_err(|e| e.to_string())?;
+        Ok(SweepProgress {
+            removed: u32::try_from(removed).unwrap_or(u32::MAX),
+            cursor,
+        })
     }
 }
 

@@ -171,7 +171,7 @@ impl Server<'_> {
         now: u64,
     ) -> Result<ClientRecord, Fault> {
         let key = records::client_key(&document.client_id);
-        let fresh = |created_at: u64, revoked: bool| ClientRecord {
+        let fresh = |created_at: u64, revoked: bool, granted: bool| ClientRecord {
             client_id: document.client_id.clone(),
             kind: ClientKind::MetadataDocument,
             name: document.name.clone(),
@@ -179,14 +179,15 @@ impl Server<'_> {
             grant_types: document.grant_types.clone(),
             created_at,
             revoked,
+            granted,
         };
         for _ in 0..8 {
             let existing = records::read::<ClientRecord>(self.env.store, &key)?;
             let record = match &existing {
-                Some(s) if s.value.client_id == document.client_id => {
-                    fresh(s.value.created_at, s.value.revoked)
+                Some(s) if s.value.client_id == document.client_id && s.value.is_live(now) => {
+                    fresh(s.value.created_at, s.value.revoked, s.value.granted)
                 }
-                _ => fresh(now, false),
+                _ => fresh(now, false, false),
             };
             if existing.as_ref().is_some_and(|s| s.value == record) {
                 return Ok(record);

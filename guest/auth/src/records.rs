@@ -4,14 +4,14 @@
 //!
 //! | key | value | expires |
 //! | --- | --- | --- |
-//! | `client/<sha256-hex(client_id)>` | [`ClientRecord`](crate::client::ClientRecord): both kinds, `revoked` flag | never |
+//! | `client/<sha256-hex(client_id)>` | [`ClientRecord`](crate::client::ClientRecord): both kinds, `revoked` and `granted` flags | 24 h after registration while no grant was made; then never |
 //! | `cimd/<sha256-hex(url)>` | [`CachedDocument`](crate::metadata::CachedDocument): a fetched Client ID Metadata Document | 1 h after the fetch |
 //! | `grant/<grant-id>` | [`GrantRecord`](crate::grant::GrantRecord): scopes, the one live access and refresh token hash, `revoked` | the refresh token's expiry (codes: 10 min); revoked ones are kept 7 days for `admin` |
 //! | `code/<hmac-hex(code)>` | [`CodeRecord`](crate::grant::CodeRecord): grant, client, redirect URI, PKCE challenge, scopes | 10 min |
 //! | `code-used/<hmac-hex(code)>` | `wasi:keyvalue/atomics` counter: > 1 means the code was replayed | with its `code/` record |
 //! | `access/<hmac-hex(token)>` | [`TokenRecord`](crate::grant::TokenRecord) of an access token | `access-token-ttl-secs` |
 //! | `refresh/<hmac-hex(token)>` | [`TokenRecord`](crate::grant::TokenRecord) of a refresh token; kept after rotation so a replay is recognised | `refresh-token-ttl-secs` |
-//! | `meta/sweep` | [`SweepRecord`](crate::sweep::SweepRecord): when expired records were last removed | never |
+//! | `meta/client-count` | `wasi:keyvalue/atomics` counter of dynamic clients held, for `max-clients` | never |
 //!
 //! Tokens and codes are stored only as HMAC-SHA-256 under a key derived
 //! from `signing-key` (hex): a copy of the store yields nothing to present,
@@ -21,7 +21,8 @@
 //!
 //! Every record is JSON with an `expires_at` (Unix seconds, absent for
 //! clients). An expired record is treated as absent; [`crate::sweep`]
-//! deletes them (and the vault keys of expired grants) at most once an hour.
+//! deletes them (and the vault keys of expired grants), driven page by page
+//! by the host in the background.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -86,8 +87,8 @@ pub fn refresh_key(hash: &str) -> String {
     format!("refresh/{hash}")
 }
 
-/// The sweep's bookkeeping key.
-pub const SWEEP_KEY: &str = "meta/sweep";
+/// The counter of dynamic clients held, checked against `max-clients`.
+pub const CLIENT_COUNT_KEY: &str = "meta/client-count";
 
 /// Reads and decodes the record under `key`, expired or not.
 pub fn read<T: Record>(store: &dyn KeyValue, key: &str) -> Result<Option<Stored<T>>, Fault> {

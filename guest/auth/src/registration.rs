@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::client::{ClientKind, ClientRecord};
 use crate::fault::Fault;
 use crate::http::{Request, Response};
+use crate::log::Level;
 use crate::records;
 use crate::redirect::RedirectUri;
 use crate::server::Server;
@@ -230,13 +231,39 @@ impl Server<'_> {
             grant_types: metadata.grant_types.clone(),
             created_at: now,
             revoked: false,
+            granted: false,
         };
+        // A place under `max-clients`, given back if anything below fails
+        // (or, once registered, when the client expires unclaimed).
+        let held = self.env.store.increment(records::CLIENT_COUNT_KEY, 1)?;
+        if u64::try_from(held).unwrap_or(0) > self.settings.max_clients {
+            self.env.store.increment(records::CLIENT_COUNT_KEY, -1)?;
+            self.log(
+                Level::Warn,
+                &format!(
+                    "registration refused: {} clients are registered, the most this server holds",
+                    self.settings.max_clients
+                ),
+            );
+            return Ok(Response::json(
+                503,
+                &json!({
+                    "error": "temporarily_unavailable",
+                    "error_description": format!(
+                        "this server holds as many registered clients as it accepts ({}); registrations \
+                         that never obtain a grant expire after 24 hours, so try again later",
+                        self.settings.max_clients
+                    ),
+                }),
+            ));
+        }
         let key = records::client_key(&client_id);
         if !self
             .env
             .store
             .swap_if(&key, None, &records::encode(&record))?
         {
+            self.env.store.increment(records::CLIENT_COUNT_KEY, -1)?;
             return Err(Fault::Contention(key));
         }
         self.info(&format!("registered client {client_id}"));

@@ -94,12 +94,6 @@ impl<'a> Server<'a> {
             self.log(Level::Error, &format!("{method} {path} failed: {fault}"));
             fault_response(path)
         });
-        if let Err(fault) = self.maybe_sweep() {
-            self.log(
-                Level::Warn,
-                &format!("removing expired records failed: {fault}"),
-            );
-        }
         response
     }
 

@@ -11,6 +11,8 @@ use crate::secret::KeyBytes;
 pub const DEFAULT_ACCESS_TTL: u64 = 86_400;
 /// Default lifetime of a refresh token: 30 days (renewed on every rotation).
 pub const DEFAULT_REFRESH_TTL: u64 = 30 * 86_400;
+/// Default `max-clients`: dynamically registered clients held at most.
+pub const DEFAULT_MAX_CLIENTS: u64 = 50_000;
 /// Longest lifetime a setting may give a token: one year.
 const MAX_TTL: u64 = 365 * 86_400;
 
@@ -40,6 +42,8 @@ pub struct Settings {
     pub access_ttl: u64,
     /// Lifetime of refresh tokens, seconds.
     pub refresh_ttl: u64,
+    /// Dynamically registered clients held at most (`max-clients`).
+    pub max_clients: u64,
 }
 
 impl Settings {
@@ -65,6 +69,13 @@ impl Settings {
             fetch("refresh-token-ttl-secs")?,
             DEFAULT_REFRESH_TTL,
         )?;
+        let max_clients = match fetch("max-clients")? {
+            None => DEFAULT_MAX_CLIENTS,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(n) if n > 0 => n,
+                _ => return Err(invalid("max-clients", "must be a whole number above 0")),
+            },
+        };
         Ok(Settings {
             issuer,
             issuer_origin,
@@ -72,6 +83,7 @@ impl Settings {
             keys: Keys::derive(&signing_key),
             access_ttl,
             refresh_ttl,
+            max_clients,
         })
     }
 

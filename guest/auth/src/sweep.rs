@@ -1,107 +1,113 @@
 //! Removing expired records. The key-value interface has no expiry of its
 //! own, so records carry `expires_at` and are treated as absent once past
-//! it; this sweep deletes them — and the vault keys of expired grants, so a
-//! user's key does not outlive every token that could use it.
+//! it; the sweep deletes them — and the vault keys of expired grants, so a
+//! user's key does not outlive every token that could use it, and dynamic
+//! clients that never obtained a grant, so registrations cannot fill the
+//! store.
 //!
-//! It runs at most once an hour, from whichever request comes first after
-//! the hour is up (claimed with compare-and-swap on `meta/sweep`, so
-//! concurrent instances do not all sweep). It walks every key: fine for the
-//! thousands of records one deployment holds, and the price of a store
-//! interface without prefix scans or TTLs.
+//! The host drives it in the background, one page of keys per call
+//! ([`Server::sweep_page`]): each call's memory and time are bounded by a
+//! page, and no request ever runs it.
 
-use serde::{Deserialize, Serialize};
-
+use crate::client::{ClientKind, ClientRecord};
 use crate::fault::Fault;
 use crate::grant::{CodeRecord, GrantRecord, TokenRecord};
-use crate::kv;
 use crate::log::Level;
 use crate::metadata::CachedDocument;
 use crate::records::{self, Record};
 use crate::server::Server;
 
-/// How often the sweep runs.
-pub const SWEEP_EVERY_SECS: u64 = 3600;
-
-/// When the sweep last ran, under `meta/sweep`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SweepRecord {
-    pub last_run: u64,
-}
-
-impl Record for SweepRecord {
-    fn expires_at(&self) -> Option<u64> {
-        None
-    }
-}
-
+// Called by the component's `admin.sweep` export (wasm32 builds) and tests.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 impl Server<'_> {
-    /// Sweeps if the last sweep is an hour old and no one else claims it.
-    pub(crate) fn maybe_sweep(&self) -> Result<(), Fault> {
+    /// Deletes the expired records among the page of keys at `cursor`;
+    /// returns how many, and the cursor of the next page (`None`: done).
+    pub(crate) fn sweep_page(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<(usize, Option<String>), Fault> {
         let now = self.env.clock.now();
-        let last = records::read::<SweepRecord>(self.env.store, records::SWEEP_KEY)?;
-        if last
-            .as_ref()
-            .is_some_and(|s| s.value.last_run + SWEEP_EVERY_SECS > now)
-        {
-            return Ok(());
-        }
-        let claim = records::encode(&SweepRecord { last_run: now });
-        let expected = last.as_ref().map(|s| s.raw.as_slice());
-        if !self
-            .env
-            .store
-            .swap_if(records::SWEEP_KEY, expected, &claim)?
-        {
-            return Ok(());
-        }
-        let removed = self.sweep(now)?;
-        if removed > 0 {
-            self.log(Level::Info, &format!("removed {removed} expired records"));
-        }
-        Ok(())
-    }
-
-    /// Deletes every record expired at `now`; returns how many.
-    pub(crate) fn sweep(&self, now: u64) -> Result<usize, Fault> {
+        let page = self.env.store.list_keys(cursor)?;
         let mut removed = 0;
-        for key in kv::keys_with_prefix(self.env.store, "")? {
-            let expired = match key.split_once('/').map(|(prefix, _)| prefix) {
-                Some("grant") => self.expired_grant(&key, now)?,
-                Some("code") => {
-                    let gone = self.expired::<CodeRecord>(&key, now)?;
-                    if gone {
-                        let hash = &key["code/".len()..];
-                        self.env.store.delete(&records::code_used_key(hash))?;
-                    }
-                    gone
-                }
-                Some("access" | "refresh") => self.expired::<TokenRecord>(&key, now)?,
-                Some("cimd") => self.expired::<CachedDocument>(&key, now)?,
-                _ => false,
-            };
-            if expired {
-                self.env.store.delete(&key)?;
+        for key in &page.keys {
+            if self.sweep_key(key, now)? {
                 removed += 1;
             }
+        }
+        let next = page.cursor.filter(|next| Some(next.as_str()) != cursor);
+        Ok((removed, next))
+    }
+
+    /// Deletes every record expired at `now`, page after page; returns how
+    /// many (tests, and callers that want one whole pass).
+    pub(crate) fn sweep(&self) -> Result<usize, Fault> {
+        let (mut removed, mut cursor) = self.sweep_page(None)?;
+        while let Some(at) = cursor {
+            let (more, next) = self.sweep_page(Some(&at))?;
+            removed += more;
+            cursor = next;
         }
         Ok(removed)
     }
 
-    /// Whether the record under `key` has expired. A record that does not
-    /// decode is left for an operator to look at, and logged.
-    fn expired<T: Record>(&self, key: &str, now: u64) -> Result<bool, Fault> {
+    /// Deletes the record under `key` if it expired; true if it did.
+    fn sweep_key(&self, key: &str, now: u64) -> Result<bool, Fault> {
+        let expired = match key.split_once('/').map(|(prefix, _)| prefix) {
+            Some("grant") => self.expired_grant(key, now)?,
+            Some("code") => {
+                let gone = self.expired::<CodeRecord>(key, now)?;
+                if gone {
+                    let hash = &key["code/".len()..];
+                    self.env.store.delete(&records::code_used_key(hash))?;
+                }
+                gone
+            }
+            Some("access" | "refresh") => self.expired::<TokenRecord>(key, now)?,
+            Some("cimd") => self.expired::<CachedDocument>(key, now)?,
+            Some("client") => self.expired_client(key, now)?,
+            _ => false,
+        };
+        if expired {
+            self.env.store.delete(key)?;
+        }
+        Ok(expired)
+    }
+
+    /// A dynamic client that expired unclaimed gives its place back under
+    /// the registration cap.
+    fn expired_client(&self, key: &str, now: u64) -> Result<bool, Fault> {
+        let Some(stored) = self.read_for_sweep::<ClientRecord>(key)? else {
+            return Ok(false);
+        };
+        if stored.is_live(now) {
+            return Ok(false);
+        }
+        if stored.kind == ClientKind::Dynamic {
+            self.env.store.increment(records::CLIENT_COUNT_KEY, -1)?;
+        }
+        Ok(true)
+    }
+
+    fn read_for_sweep<T: Record>(&self, key: &str) -> Result<Option<T>, Fault> {
         match records::read::<T>(self.env.store, key) {
-            Ok(Some(stored)) => Ok(!stored.value.is_live(now)),
-            Ok(None) => Ok(false),
+            Ok(stored) => Ok(stored.map(|s| s.value)),
             Err(Fault::Corrupt { key, reason }) => {
                 self.log(
                     Level::Warn,
                     &format!("skipping corrupt record {key}: {reason}"),
                 );
-                Ok(false)
+                Ok(None)
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Whether the record under `key` has expired. A record that does not
+    /// decode is left for an operator to look at, and logged.
+    fn expired<T: Record>(&self, key: &str, now: u64) -> Result<bool, Fault> {
+        Ok(self
+            .read_for_sweep::<T>(key)?
+            .is_some_and(|record| !record.is_live(now)))
     }
 
     /// An expired grant also loses its vault key (first, so a failure

@@ -30,7 +30,7 @@ use crate::sandbox::Sandbox;
 use crate::state::store::Store;
 use wit::{
     AuthComponent as Bindings, AuthComponentPre, ClientSummary, GrantSummary, HttpRequest,
-    HttpResponse, Principal, TokenError,
+    HttpResponse, Principal, SweepProgress, TokenError,
 };
 
 /// Time one auth request may take (a key check and a metadata fetch included).
@@ -72,6 +72,8 @@ pub struct AuthSettings {
     pub signing_key_hex: String,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
+    /// Dynamically registered clients held at most.
+    pub max_clients: u64,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -82,6 +84,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("signing_key_hex", &"[redacted]")
             .field("access_token_ttl_secs", &self.access_token_ttl_secs)
             .field("refresh_token_ttl_secs", &self.refresh_token_ttl_secs)
+            .field("max_clients", &self.max_clients)
             .finish()
     }
 }
@@ -100,6 +103,7 @@ impl AuthSettings {
                 "refresh-token-ttl-secs".into(),
                 self.refresh_token_ttl_secs.to_string(),
             ),
+            ("max-clients".into(), self.max_clients.to_string()),
         ]
     }
 }
@@ -278,6 +282,65 @@ impl AuthServer {
             })
         })
         .await
+    }
+
+    /// One page of the expired-record sweep (see the WIT `admin.sweep`).
+    pub async fn sweep(
+        &self,
+        cursor: Option<String>,
+    ) -> anyhow::Result<Result<SweepProgress, String>> {
+        self.run(Work::Endpoint, move |bindings, store| {
+            Box::pin(async move {
+                bindings
+                    .openphone_mcp_admin()
+                    .call_sweep(store, cursor.as_deref())
+                    .await
+            })
+        })
+        .await
+    }
+
+    /// Sweeps expired auth records every `every`, in the background, page
+    /// after page: never inside a request, so a sweep cannot fail or slow
+    /// one down (each page waits for a slot like any endpoint request).
+    pub fn spawn_sweeper(self: &Arc<Self>, every: Duration) {
+        let auth = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                auth.sweep_once().await;
+            }
+        });
+    }
+
+    /// One whole pass over the auth records.
+    async fn sweep_once(&self) {
+        let (mut removed, mut pages) = (0u64, 0u64);
+        let mut cursor = None;
+        loop {
+            match self.sweep(cursor.take()).await {
+                Ok(Ok(progress)) => {
+                    removed += u64::from(progress.removed);
+                    pages += 1;
+                    match progress.cursor {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
+                }
+                Ok(Err(message)) => {
+                    tracing::warn!(error = %message, "auth sweep stopped; it goes on at its next run");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "auth sweep stopped; it goes on at its next run");
+                    return;
+                }
+            }
+        }
+        tracing::info!(removed, pages, "auth sweep done");
     }
 
     /// Runs `f` against a fresh instance, under the deadline and memory

@@ -15,5 +15,5 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use exports::openphone::mcp::admin::{ClientSummary, GrantSummary};
+pub use exports::openphone::mcp::admin::{ClientSummary, GrantSummary, SweepProgress};
 pub use openphone::mcp::types::{HttpRequest, HttpResponse, Principal, TokenError};

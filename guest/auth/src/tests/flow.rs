@@ -640,7 +640,11 @@ fn sweep_removes_expired_records_and_their_keys() {
     assert!(!f.store.keys_with("code/").is_empty());
 
     f.clock.advance(3601 + 3600);
+    // Requests never sweep; the host's background sweep does.
     f.get("/.well-known/oauth-authorization-server", "");
+    assert!(!f.store.keys_with("code/").is_empty());
+    let removed = f.server().sweep().unwrap();
+    assert!(removed >= 5, "{removed}");
     for prefix in ["grant/", "code/", "code-used/", "access/", "refresh/"] {
         assert!(
             f.store.keys_with(prefix).is_empty(),
@@ -653,27 +657,70 @@ fn sweep_removes_expired_records_and_their_keys() {
         "expired grants lose their keys"
     );
     assert!(!f.vault.sealed.borrow().contains_key(&grant));
-    assert_eq!(f.store.keys_with("client/").len(), 2, "clients stay");
-    assert!(f.log.text().contains("expired records"));
+    assert_eq!(
+        f.store.keys_with("client/").len(),
+        2,
+        "clients with a grant stay"
+    );
 }
 
 #[test]
-fn the_sweep_runs_once_an_hour() {
-    let f = Fakes::new();
-    f.get("/.well-known/oauth-authorization-server", "");
-    let first = f.store.map.borrow().get("meta/sweep").cloned().unwrap();
-    f.clock.advance(1800);
-    f.get("/.well-known/oauth-authorization-server", "");
+fn clients_that_never_obtain_a_grant_expire_and_free_their_place() {
+    let f = Fakes::with_settings(settings_with(&[("max-clients", "3")]));
+    let used = f.register(&[REDIRECT]);
+    let _consent = f.login(&used, REDIRECT);
+    let idle = f.register(&[REDIRECT]);
+    let _also_idle = f.register(&[REDIRECT]);
+    // The cap: a clear refusal, nothing stored.
+    let refused = f.post_json(
+        "/register",
+        &json!({"client_name": "One too many", "redirect_uris": [REDIRECT]}),
+    );
+    assert_eq!(refused.status, 503);
+    assert_eq!(json_body(&refused)["error"], "temporarily_unavailable");
+    assert!(body_text(&refused).contains("as many registered clients"));
+    assert_eq!(f.store.keys_with("client/").len(), 3);
+
+    // A day later the unclaimed ones are gone, and their places are free.
+    f.clock.advance(86_401);
+    let page = f.authorize(&idle, REDIRECT, &"v".repeat(43), &[]);
+    assert!(
+        body_text(&page).contains("not registered"),
+        "expired clients are unknown"
+    );
+    f.server().sweep().unwrap();
     assert_eq!(
-        f.store.map.borrow().get("meta/sweep").cloned().unwrap(),
-        first
+        f.store.keys_with("client/").len(),
+        1,
+        "the granted client stays"
     );
-    f.clock.advance(1800);
-    f.get("/.well-known/oauth-authorization-server", "");
-    assert_ne!(
-        f.store.map.borrow().get("meta/sweep").cloned().unwrap(),
-        first
-    );
+    f.register(&[REDIRECT]);
+    f.register(&[REDIRECT]);
+    let page = f.authorize(&used, REDIRECT, &"v".repeat(43), &[]);
+    assert_eq!(page.status, 200, "{}", body_text(&page));
+}
+
+#[test]
+fn the_sweep_goes_page_by_page() {
+    let f = Fakes::new();
+    for _ in 0..10 {
+        f.register(&[REDIRECT]);
+    }
+    f.clock.advance(86_401);
+    let server = f.server();
+    let (removed, mut cursor) = server.sweep_page(None).unwrap();
+    assert!(removed <= 3, "one page at a time");
+    let mut total = removed;
+    let mut pages = 1;
+    while let Some(at) = cursor {
+        let (more, next) = server.sweep_page(Some(&at)).unwrap();
+        total += more;
+        cursor = next;
+        pages += 1;
+    }
+    assert_eq!(total, 10);
+    assert!(pages >= 4, "{pages}");
+    assert!(f.store.keys_with("client/").is_empty());
 }
 
 #[test]
