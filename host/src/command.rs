@@ -166,9 +166,11 @@ pub async fn serve(
         config: HttpConfig {
             connections: options.connections.clone(),
             body_read: options.body_read,
+            // In production only the public origin and `--allowed-origin`
+            // may drive `/mcp` from a browser, not any page on loopback.
             origins: OriginPolicy {
                 allowed_origins: options.allowed_origins,
-                allow_loopback: true,
+                allow_loopback: options.single_user || options.mode != Mode::Production,
             },
             hosts: HostPolicy {
                 allowed_hosts: options.allowed_hosts,

@@ -110,6 +110,16 @@ impl Redactor {
 
     /// `text` with every secret and phone number masked.
     pub fn redact(&self, text: &str) -> String {
+        let out = self.redact_secrets(text);
+        PHONE
+            .replace_all(&out, |c: &Captures<'_>| mask_phone(&c[0]))
+            .into_owned()
+    }
+
+    /// `text` with secrets masked but phone numbers kept: for what OpenPhone
+    /// says in an error, which reaches the client (who knows the numbers it
+    /// sent) and must never carry a key or token.
+    pub fn redact_secrets(&self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         match self.secrets.read().as_deref().map(|s| s.matcher.as_ref()) {
             Ok(Some(matcher)) => matcher.replace_all_with(text, &mut out, |_, _, dst| {
@@ -126,7 +136,6 @@ impl Redactor {
             }
             format!("{}{}[redacted]", &c[1], &c[2])
         });
-        let out = PHONE.replace_all(&out, |c: &Captures<'_>| mask_phone(&c[0]));
         out.into_owned()
     }
 }
@@ -138,6 +147,25 @@ pub fn mask_phone(number: &str) -> String {
         return format!("+{}•••", &digits[..2.min(digits.len())]);
     }
     format!("+{}•••{}", &digits[..4], &digits[digits.len() - 4..])
+}
+
+/// One event as exactly one line: control characters inside it (a newline
+/// or an ANSI escape in a client-chosen value, in the text format) are
+/// written escaped, so nothing can forge a log line or a terminal sequence.
+fn one_line(event: &str) -> String {
+    let body = event.strip_suffix('\n').unwrap_or(event);
+    let mut out = String::with_capacity(body.len() + 1);
+    for c in body.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\n');
+    out
 }
 
 /// A `tracing_subscriber` writer that redacts each formatted event before
@@ -178,7 +206,7 @@ impl Drop for RedactingLine {
             return;
         }
         let text = String::from_utf8_lossy(&self.buffer);
-        let redacted = self.redactor.redact(&text);
+        let redacted = one_line(&self.redactor.redact(&text));
         let mut stderr = io::stderr().lock();
         let _ = stderr.write_all(redacted.as_bytes());
         let _ = stderr.flush();
@@ -273,5 +301,28 @@ mod tests {
         assert_eq!(r.redact(&last), "[redacted]");
         // The oldest were forgotten.
         assert_eq!(r.redact("other-key-00000001"), "other-key-00000001");
+    }
+
+    #[test]
+    fn an_event_is_one_line_whatever_its_fields_hold() {
+        assert_eq!(one_line("a\n"), "a\n");
+        assert_eq!(
+            one_line("client x\n2026-01-01 INFO forged\r\u{1b}[2J\n"),
+            "client x\\n2026-01-01 INFO forged\\r\\u{1b}[2J\n"
+        );
+    }
+
+    #[test]
+    fn error_text_keeps_numbers_but_not_secrets() {
+        let r = Redactor::new();
+        r.register("sk-live-0123456789");
+        let text = r.redact_secrets(
+            "key sk-live-0123456789 refused for +14155550199, Authorization: Bearer abc.def",
+        );
+        assert!(text.contains("+14155550199"), "{text}");
+        assert!(
+            !text.contains("0123456789") && !text.contains("abc.def"),
+            "{text}"
+        );
     }
 }

@@ -116,11 +116,14 @@ pub(crate) async fn build_app(
         sources.extend(ToolSource::from_dir(dir)?);
     }
     let tools = sandbox.load(sources).await?;
-    let upstream = Upstream::new(UpstreamConfig {
-        base_url: settings.base_url.clone(),
-        request_timeout: settings.upstream_timeout,
-        ..UpstreamConfig::default()
-    })?;
+    let upstream = Upstream::new(
+        UpstreamConfig {
+            base_url: settings.base_url.clone(),
+            request_timeout: settings.upstream_timeout,
+            ..UpstreamConfig::default()
+        },
+        Arc::clone(&redactor),
+    )?;
     let store = if persistent {
         Store::open(&store_path(&settings.data_dir))?
     } else {

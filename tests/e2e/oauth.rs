@@ -1239,3 +1239,81 @@ async fn registrations_by_the_thousand_are_swept_without_touching_tokens() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_metadata_document_that_cannot_be_fetched_tells_nothing_about_why() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, OAUTH, &[]);
+    let issuer = issuer_of(&server);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut pages = Vec::new();
+    // A private address, a closed loopback port and a plain-http URL are told apart
+    // nowhere a client can see.
+    for client_id in [
+        "https://10.3.4.5/client.json",
+        "https://127.0.0.1:9/client.json",
+        "https://[fd00::7]/client.json",
+    ] {
+        let mut url = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", "https://client.example/cb")
+            .append_pair("code_challenge", &challenge(VERIFIER))
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("state", "s");
+        let response = http.get(url.as_str()).send().await.unwrap();
+        assert!(response.headers().get(LOCATION).is_none());
+        let page = response.text().await.unwrap();
+        for detail in ["10.3.4.5", "non-public", "refused", "fd00", ":9"] {
+            assert!(!page.contains(detail), "`{detail}` in {page}");
+        }
+        assert!(page.contains("could not be fetched"), "{page}");
+        pages.push(page.replace(client_id, ""));
+    }
+    assert!(pages.windows(2).all(|w| w[0] == w[1]), "the pages differ");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn production_serves_browsers_only_from_its_own_origin() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start_with_env(
+        &sim,
+        OAUTH,
+        &[
+            "--mode",
+            "production",
+            "--public-url",
+            "https://mcp.example.test",
+        ],
+        &[(
+            "OPENPHONE_MCP_SECRET",
+            "0123456789abcdef0123456789abcdef-production",
+        )],
+    );
+    let post = |origin: &'static str| {
+        reqwest::Client::new()
+            .post(server.url())
+            .header("host", "mcp.example.test")
+            .header("origin", origin)
+            .header("accept", "application/json, text/event-stream")
+            .json(&json!({"jsonrpc":"2.0","id":1,"method":"ping"}))
+            .send()
+    };
+    // A page on any loopback port is no longer trusted...
+    for foreign in ["http://localhost:5173", "http://127.0.0.1:8080"] {
+        assert_eq!(
+            post(foreign).await.unwrap().status(),
+            StatusCode::FORBIDDEN,
+            "{foreign}"
+        );
+    }
+    // ...the server's own origin is (and then needs a token).
+    assert_eq!(
+        post("https://mcp.example.test").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -154,3 +154,31 @@ async fn a_slow_api_times_out_and_says_the_outcome_is_unknown() {
     );
     assert_eq!(sim.requests().len(), 1, "a timed-out send was retried");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_openphone_says_in_an_error_never_carries_a_secret_to_the_client() {
+    let sim = Simulator::start().await.unwrap();
+    let server = Server::start(&sim, BUSINESS_KEY, &[]);
+    let session = Session::open(&server.url()).await;
+    sim.inject(
+        Fault::status_with_body(
+            400,
+            json!({
+                "message": format!("Key {BUSINESS_KEY} may not text +14155550111 (Authorization: Bearer tok-abc.def)"),
+                "code": "0206400",
+            }),
+        )
+        .on("POST", "/v1/messages"),
+    );
+    let reply = session
+        .request("tools/call", send(openphone_sim::BOB, "hello"))
+        .await;
+    let said = text(&reply);
+    assert_eq!(reply["result"]["isError"], true, "{reply}");
+    assert!(!said.contains(BUSINESS_KEY), "{said}");
+    assert!(!said.contains("tok-abc.def"), "{said}");
+    assert!(
+        said.contains("[redacted]") && said.contains("+14155550111"),
+        "{said}"
+    );
+}

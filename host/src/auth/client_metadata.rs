@@ -5,13 +5,20 @@
 //! vector. The rules are enforced here, whatever the component asks: HTTPS
 //! only, no redirects, every address the name resolves to must be public
 //! (the connection is pinned to the checked address, so a second DNS answer
-//! cannot point it elsewhere), a 5 s limit and a 5 KiB body.
+//! cannot point it elsewhere, and no proxy from the environment is used),
+//! a 5 s limit and a 5 KiB body. The component — and so the client — only
+//! learns that the document could not be fetched ([`NOT_FETCHED`]); why is
+//! for the operator's log, so the endpoint is no scanner of addresses and
+//! ports.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use futures::StreamExt as _;
 use url::Url;
+
+/// All a client is told when a document could not be fetched.
+pub const NOT_FETCHED: &str = "the client's metadata document could not be fetched";
 
 /// Largest document accepted.
 pub const MAX_BYTES: usize = 5 * 1024;
@@ -61,15 +68,22 @@ async fn fetch_checked(url: &str) -> Result<Vec<u8>, FetchError> {
             private.ip()
         )));
     }
+    fetch_pinned(parsed, &host, first).await
+}
+
+/// Fetches `url` from `address` (already checked), whatever proxies the
+/// environment names.
+async fn fetch_pinned(url: Url, host: &str, address: SocketAddr) -> Result<Vec<u8>, FetchError> {
     let client = reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
-        .resolve(&host, first)
+        .resolve(host, address)
         .timeout(TIMEOUT)
         .user_agent(concat!("openphone-mcp/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| FetchError::Unreachable(format!("{e}")))?;
     let response = client
-        .get(parsed)
+        .get(url)
         .header("accept", "application/json")
         .send()
         .await
@@ -215,5 +229,55 @@ mod tests {
             fetch("not a url").await,
             Err(FetchError::Refused(_))
         ));
+    }
+
+    /// Run by [`proxies_in_the_environment_are_not_used`] in a child
+    /// process whose environment names a proxy.
+    #[tokio::test]
+    #[ignore = "run by proxies_in_the_environment_are_not_used"]
+    async fn pinned_fetch_goes_direct() {
+        let pinned = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = pinned.local_addr().unwrap();
+        let url = Url::parse("https://metadata.example/client.json").unwrap();
+        let fetch =
+            tokio::spawn(async move { fetch_pinned(url, "metadata.example", address).await });
+        let accepted = tokio::time::timeout(Duration::from_secs(5), pinned.accept()).await;
+        assert!(
+            accepted.is_ok(),
+            "the fetch connected to the pinned address itself"
+        );
+        drop(accepted);
+        assert!(
+            fetch.await.unwrap().is_err(),
+            "no TLS there: the fetch fails"
+        );
+    }
+
+    #[test]
+    fn proxies_in_the_environment_are_not_used() {
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        proxy.set_nonblocking(true).unwrap();
+        let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "auth::client_metadata::tests::pinned_fetch_goes_direct",
+                "--ignored",
+                "--quiet",
+            ])
+            .env("HTTPS_PROXY", &proxy_url)
+            .env("https_proxy", &proxy_url)
+            .env("ALL_PROXY", &proxy_url)
+            .output()
+            .unwrap();
+        assert!(
+            child.status.success(),
+            "the child test failed: {}",
+            String::from_utf8_lossy(&child.stdout)
+        );
+        assert!(
+            proxy.accept().is_err(),
+            "the proxy named in the environment was contacted"
+        );
     }
 }

@@ -4,7 +4,7 @@
 use super::AuthState;
 use super::wit::openphone::mcp::{client_metadata, log, types, vault};
 use super::wit::wasi::config::store as config;
-use crate::auth::client_metadata::{self as fetcher, FetchError};
+use crate::auth::client_metadata as fetcher;
 use crate::auth::vault::VaultError;
 use crate::secret::ApiKey;
 
@@ -63,14 +63,10 @@ impl vault::Host for AuthState {
 
 impl client_metadata::Host for AuthState {
     async fn fetch(&mut self, url: String) -> Result<Vec<u8>, client_metadata::FetchError> {
-        let result = fetcher::fetch(&url).await;
-        if let Err(error) = &result {
+        fetcher::fetch(&url).await.map_err(|error| {
+            // The cause is for the operator; the client learns only that it failed.
             tracing::info!(error = %error, "client metadata document not fetched");
-        }
-        result.map_err(|e| match e {
-            FetchError::Refused(m) => client_metadata::FetchError::Refused(m),
-            FetchError::BadAnswer(m) => client_metadata::FetchError::BadAnswer(m),
-            FetchError::Unreachable(m) => client_metadata::FetchError::Unreachable(m),
+            client_metadata::FetchError::Unreachable(fetcher::NOT_FETCHED.into())
         })
     }
 }

@@ -160,7 +160,7 @@ mod tests {
 
     fn vault(store: Arc<Store>, secret: &str) -> Vault {
         let secret = DeploymentSecret::from_text(secret).unwrap();
-        let upstream = Upstream::new(UpstreamConfig::default()).unwrap();
+        let upstream = Upstream::new(UpstreamConfig::default(), Arc::new(Redactor::new())).unwrap();
         Vault::new(
             store,
             &secret.derive(Purpose::Vault),
@@ -203,10 +203,13 @@ mod tests {
     async fn rejected_candidates_never_reach_the_redactor() {
         let sim = openphone_sim::Simulator::start().await.unwrap();
         let redactor = Arc::new(Redactor::new());
-        let upstream = Upstream::new(UpstreamConfig {
-            base_url: url::Url::parse(&sim.base_url()).unwrap(),
-            ..UpstreamConfig::default()
-        })
+        let upstream = Upstream::new(
+            UpstreamConfig {
+                base_url: url::Url::parse(&sim.base_url()).unwrap(),
+                ..UpstreamConfig::default()
+            },
+            Arc::clone(&redactor),
+        )
         .unwrap();
         let secret = DeploymentSecret::from_text(&"a".repeat(32)).unwrap();
         let vault = Arc::new(Vault::new(

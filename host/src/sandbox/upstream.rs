@@ -8,9 +8,12 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use rand::Rng;
 use url::Url;
 
+use crate::redact::Redactor;
 use crate::sandbox::budget::Budget;
 use crate::sandbox::wit::{ApiRequest, ApiResponse, Method, UpstreamError};
 use crate::secret::ApiKey;
@@ -48,10 +51,12 @@ pub struct Upstream {
     http: reqwest::Client,
     config: UpstreamConfig,
     budget: Budget,
+    /// Masks secrets in error answers before a tool (and so a client) sees them.
+    redactor: Arc<Redactor>,
 }
 
 impl Upstream {
-    pub fn new(config: UpstreamConfig) -> anyhow::Result<Self> {
+    pub fn new(config: UpstreamConfig, redactor: Arc<Redactor>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -62,6 +67,7 @@ impl Upstream {
             http,
             config,
             budget: Budget::openphone(),
+            redactor,
         })
     }
 
@@ -184,6 +190,13 @@ impl Upstream {
         let body = String::from_utf8(bytes).map_err(|_| {
             UpstreamError::Unavailable("OpenPhone sent an answer that is not UTF-8".into())
         })?;
+        // What OpenPhone says in an error reaches the client through the
+        // tool: it may quote a key or token back, never passed on.
+        let body = if status >= 400 {
+            self.redactor.redact_secrets(&body)
+        } else {
+            body
+        };
         Ok(ApiResponse { status, body })
     }
 
@@ -250,10 +263,13 @@ mod tests {
     use super::*;
 
     fn upstream(base: &str) -> Upstream {
-        Upstream::new(UpstreamConfig {
-            base_url: Url::parse(base).unwrap(),
-            ..UpstreamConfig::default()
-        })
+        Upstream::new(
+            UpstreamConfig {
+                base_url: Url::parse(base).unwrap(),
+                ..UpstreamConfig::default()
+            },
+            Arc::new(Redactor::new()),
+        )
         .unwrap()
     }
 

@@ -73,6 +73,15 @@ impl Fault {
         Self::new(FaultAction::Status { status, body: None })
     }
 
+    /// Answer `status` with `body` to the next matching request.
+    #[must_use]
+    pub fn status_with_body(status: u16, body: Value) -> Self {
+        Self::new(FaultAction::Status {
+            status,
+            body: Some(body),
+        })
+    }
+
     /// Delay the response of the next matching request by `ms` milliseconds.
     #[must_use]
     pub fn delay(ms: u64) -> Self {
