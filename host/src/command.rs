@@ -159,12 +159,30 @@ pub async fn serve(
             (Access::OAuth(access), Some(auth))
         }
     };
+    let state = Arc::new(http_state(Arc::clone(&app), access, auth, options));
+    tracing::info!(
+        address = %local,
+        tools = app.catalog().len(),
+        data_dir = %settings.data_dir.display(),
+        "serving MCP at http://{local}/mcp"
+    );
+    http::serve(state, listener, shutdown_signal()).await
+}
+
+/// The HTTP transport's state: rate limits (their idle counters swept
+/// every minute), connection limits and the Host and Origin policies.
+fn http_state(
+    app: Arc<crate::app::App>,
+    access: Access,
+    auth: Option<Arc<crate::auth::AuthServer>>,
+    options: ServeOptions,
+) -> HttpState {
     let limits = RateLimits::new(Arc::new(LocalCounters::new(&options.rate_limits)));
     limits.spawn_sweeper(Duration::from_secs(60));
-    let state = Arc::new(HttpState {
-        app: Arc::clone(&app),
+    HttpState {
+        app,
         config: HttpConfig {
-            connections: options.connections.clone(),
+            connections: options.connections,
             body_read: options.body_read,
             // In production only the public origin and `--allowed-origin`
             // may drive `/mcp` from a browser, not any page on loopback.
@@ -181,14 +199,7 @@ pub async fn serve(
         auth,
         limits,
         proxies: TrustedProxies::new(&options.trusted_proxies),
-    });
-    tracing::info!(
-        address = %local,
-        tools = app.catalog().len(),
-        data_dir = %settings.data_dir.display(),
-        "serving MCP at http://{local}/mcp"
-    );
-    http::serve(state, listener, shutdown_signal()).await
+    }
 }
 
 /// The OAuth settings of `serve`; the public origin joins the allowed

@@ -90,11 +90,10 @@ impl<'a> Server<'a> {
             ("/revoke", "POST") => self.revoke(request),
             _ => return not_routed(path, &self.routes()),
         };
-        let response = outcome.unwrap_or_else(|fault| {
+        outcome.unwrap_or_else(|fault| {
             self.log(Level::Error, &format!("{method} {path} failed: {fault}"));
             fault_response(path)
-        });
-        response
+        })
     }
 
     /// The paths this server answers.

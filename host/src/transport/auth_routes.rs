@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::http::{HttpState, internal};
 use super::throttle::{ClientAddress, too_many};
 use crate::access::rate_limit::{Admission, Rule, retry_after_secs};
-use crate::auth::wit::HttpRequest;
+use crate::auth::wit::{HttpRequest, HttpResponse};
 use crate::auth::{AuthBusy, BUSY_RETRY_AFTER_SECS};
 
 /// Hands a request for an OAuth endpoint or page to the auth component.
@@ -26,6 +26,7 @@ pub(crate) async fn auth_route(
     let Some(auth) = &state.auth else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    // Each key check costs a request to OpenPhone from this server.
     if method == Method::POST
         && uri.path() == "/authorize"
         && offers_a_key(&body)
@@ -35,7 +36,19 @@ pub(crate) async fn auth_route(
         tracing::warn!(rule = Rule::KeyCheck.name(), "rate limit: request refused");
         return too_many(Rule::KeyCheck, retry_after_secs(retry_after));
     }
-    let request = HttpRequest {
+    match auth
+        .handle(component_request(&method, &uri, &headers, body))
+        .await
+    {
+        Ok(answer) => component_response(answer),
+        Err(error) if error.is::<AuthBusy>() => busy(),
+        Err(error) => internal(error),
+    }
+}
+
+/// The request as the component's `http-request`.
+fn component_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> HttpRequest {
+    HttpRequest {
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or_default().to_owned(),
@@ -46,41 +59,41 @@ pub(crate) async fn auth_route(
             })
             .collect(),
         body: body.to_vec(),
-    };
-    match auth.handle(request).await {
-        Ok(answer) => {
-            let status =
-                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            // Only the component's headers: a default Content-Type must not precede its own.
-            let mut response = Response::new(Body::from(answer.body));
-            *response.status_mut() = status;
-            for (name, value) in answer.headers {
-                if let (Ok(name), Ok(value)) = (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(&value),
-                ) {
-                    response.headers_mut().append(name, value);
-                }
-            }
-            response
-        }
-        Err(error) if error.is::<AuthBusy>() => {
-            let mut response = (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({
-                    "error": "temporarily_unavailable",
-                    "error_description": "the server is at capacity; try again shortly",
-                })),
-            )
-                .into_response();
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                HeaderValue::from(BUSY_RETRY_AFTER_SECS),
-            );
-            response
-        }
-        Err(error) => internal(error),
     }
+}
+
+/// The component's answer, with only its own headers: a default
+/// Content-Type must not precede its own.
+fn component_response(answer: HttpResponse) -> Response {
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() =
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// `503` with `Retry-After`: the auth component had no slot free in time.
+fn busy() -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": "the server is at capacity; try again shortly",
+        })),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+    );
+    response
 }
 
 /// True if a consent form approves with an API key: OpenPhone will be asked

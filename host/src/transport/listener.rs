@@ -90,6 +90,34 @@ impl Drop for AddressSlot {
     }
 }
 
+/// An open connection's place under the caps; given back on drop.
+type Place = (tokio::sync::OwnedSemaphorePermit, Option<AddressSlot>);
+
+/// A place for a connection from `peer`, or `None` (logged) when the server
+/// or that address already holds as many as it may.
+fn admit(
+    open: &Arc<Semaphore>,
+    per_address: &Arc<PerAddress>,
+    proxies: &TrustedProxies,
+    peer: IpAddr,
+    limit: usize,
+) -> Option<Place> {
+    let Ok(permit) = Arc::clone(open).try_acquire_owned() else {
+        tracing::warn!("connection refused: too many open connections");
+        return None;
+    };
+    if proxies.is_trusted(peer) {
+        return Some((permit, None));
+    }
+    match PerAddress::take(per_address, peer, limit) {
+        Some(slot) => Some((permit, Some(slot))),
+        None => {
+            tracing::warn!("connection refused: too many open connections from one address");
+            None
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for
 /// open connections to finish (at most `limits.shutdown_grace`).
 pub async fn serve(
@@ -116,22 +144,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
-            tracing::warn!("connection refused: too many open connections");
+        let Some(place) = admit(&open, &per_address, &proxies, peer.ip(), limits.per_address)
+        else {
             continue;
-        };
-        let slot = if proxies.is_trusted(peer.ip()) {
-            None
-        } else {
-            match PerAddress::take(&per_address, peer.ip(), limits.per_address) {
-                Some(slot) => Some(slot),
-                None => {
-                    tracing::warn!(
-                        "connection refused: too many open connections from one address"
-                    );
-                    continue;
-                }
-            }
         };
         let service = app
             .clone()
@@ -151,7 +166,7 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(error = %error, "connection ended with an error");
             }
-            drop((permit, slot));
+            drop(place);
         });
     }
     drop(listener);

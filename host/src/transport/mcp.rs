@@ -98,6 +98,8 @@ struct Exchange {
 impl Exchange {
     /// Parses the body and resolves its session: a new one for
     /// `initialize`, else the caller's named one.
+    // The error is the answer itself, as axum rejections are.
+    #[allow(clippy::result_large_err)]
     fn open(body: &[u8], named: NamedSession, headers: &HeaderMap) -> Result<Self, Response> {
         let incoming = jsonrpc::parse(body).map_err(bad_message)?;
         let is_initialize =

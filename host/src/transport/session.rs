@@ -49,6 +49,8 @@ pub(crate) enum NamedSession {
 
 impl NamedSession {
     /// The owned session, or the answer for a request that needs one.
+    // The error is the answer itself, as axum rejections are.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn required(self) -> Result<(String, Session), Response> {
         match self {
             NamedSession::Owned { id, session } => Ok((id, session)),

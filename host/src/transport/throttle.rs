@@ -74,7 +74,7 @@ pub(crate) fn too_many(rule: Rule, retry_after: u64) -> Response {
             Json(jsonrpc::error_response_with(
                 None,
                 openphone_mcp_protocol::rmcp::model::ErrorCode(-32000),
-                text.into(),
+                text,
             )),
         )
             .into_response(),
