@@ -195,9 +195,17 @@ enum AdminAction {
     /// Grants (a user's consent to a client).
     Grants,
     /// Revoke a grant: its tokens stop working and its key is deleted.
-    RevokeGrant { grant: String },
+    RevokeGrant {
+        /// The grant's id (ids may start with `-`).
+        #[arg(allow_hyphen_values = true)]
+        grant: String,
+    },
     /// Revoke a client and all its grants.
-    RevokeClient { client_id: String },
+    RevokeClient {
+        /// The client's id (ids may start with `-`).
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -303,6 +311,29 @@ impl ServeArgs {
             body_read: Duration::from_secs(self.body_read_timeout_secs.max(1)),
             max_clients: self.max_clients,
             auth_sweep_every: Duration::from_secs(self.auth_sweep_interval_secs.max(1)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_may_start_with_a_hyphen() {
+        // Client and grant ids are base64url: a quarter of them start with `-` or `_`.
+        for (action, id) in [("revoke-client", "-J5xk2"), ("revoke-grant", "-abc")] {
+            let cli = Cli::try_parse_from(["openphone-mcp", "admin", action, id])
+                .unwrap_or_else(|e| panic!("{action} {id}: {e}"));
+            let Command::Admin { action, .. } = cli.command else {
+                panic!("not admin")
+            };
+            let parsed = match action {
+                AdminAction::RevokeClient { client_id } => client_id,
+                AdminAction::RevokeGrant { grant } => grant,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(parsed, id);
         }
     }
 }

@@ -178,37 +178,23 @@ async fn the_memory_cap_holds_for_a_component_with_several_memories() {
     );
     let component = wat::parse_file(source).expect("the many-memories component parses");
     std::fs::write(plugins.path().join("many-memories.wasm"), component).unwrap();
-    let server = Server::start(
-        &sim,
-        BUSINESS_KEY,
-        &[
+    // Two memories of 40 MiB: each under a 64 MiB cap, together over it; a
+    // 128 MiB cap fits both, so the limit, not the component, stops it.
+    for (cap, stopped) in [("64", true), ("128", false)] {
+        let args = [
             "--plugins",
             harness::path_str(plugins.path()),
             "--memory-mib",
-            "64",
-        ],
-    );
-    let session = Session::open(&server.url()).await;
-    // Two memories of 40 MiB: each under the cap, together over it.
-    let (is_error, text) = call(&session, "hostile-memories", json!({})).await;
-    assert!(is_error, "{text}");
-    assert!(text.contains("64 MiB memory limit"), "{text}");
-    // With a cap that fits both, the same call succeeds: the limit, not the
-    // component, stopped it.
-    drop(session);
-    drop(server);
-    let server = Server::start(
-        &sim,
-        BUSINESS_KEY,
-        &[
-            "--plugins",
-            harness::path_str(plugins.path()),
-            "--memory-mib",
-            "128",
-        ],
-    );
-    let session = Session::open(&server.url()).await;
-    let (is_error, text) = call(&session, "hostile-memories", json!({})).await;
-    assert!(!is_error, "{text}");
-    assert_eq!(text, "grew two memories");
+            cap,
+        ];
+        let server = Server::start(&sim, BUSINESS_KEY, &args);
+        let session = Session::open(&server.url()).await;
+        let (is_error, text) = call(&session, "hostile-memories", json!({})).await;
+        assert_eq!(is_error, stopped, "{cap} MiB: {text}");
+        if stopped {
+            assert!(text.contains("64 MiB memory limit"), "{text}");
+        } else {
+            assert_eq!(text, "grew two memories");
+        }
+    }
 }

@@ -186,11 +186,16 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// `503` with `Retry-After`: the token could not be checked just now.
 fn unavailable() -> Response {
+    temporarily_unavailable("the authorization state could not be read; try again")
+}
+
+/// `503` with `Retry-After` and an OAuth error body saying `description`.
+pub(crate) fn temporarily_unavailable(description: &str) -> Response {
     let mut response = (
         StatusCode::SERVICE_UNAVAILABLE,
         axum::Json(serde_json::json!({
             "error": "temporarily_unavailable",
-            "error_description": "the authorization state could not be read; try again",
+            "error_description": description,
         })),
     )
         .into_response();

@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use super::http::{HttpState, internal};
 use super::throttle::{ClientAddress, too_many};
 use crate::access::rate_limit::{Admission, Rule, retry_after_secs};
+use crate::access::temporarily_unavailable;
+use crate::auth::AuthBusy;
 use crate::auth::wit::{HttpRequest, HttpResponse};
-use crate::auth::{AuthBusy, BUSY_RETRY_AFTER_SECS};
 
 /// Hands a request for an OAuth endpoint or page to the auth component.
 pub(crate) async fn auth_route(
@@ -41,7 +42,9 @@ pub(crate) async fn auth_route(
         .await
     {
         Ok(answer) => component_response(answer),
-        Err(error) if error.is::<AuthBusy>() => busy(),
+        Err(error) if error.is::<AuthBusy>() => {
+            temporarily_unavailable("the server is at capacity; try again shortly")
+        }
         Err(error) => internal(error),
     }
 }
@@ -76,23 +79,6 @@ fn component_response(answer: HttpResponse) -> Response {
             response.headers_mut().append(name, value);
         }
     }
-    response
-}
-
-/// `503` with `Retry-After`: the auth component had no slot free in time.
-fn busy() -> Response {
-    let mut response = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        axum::Json(serde_json::json!({
-            "error": "temporarily_unavailable",
-            "error_description": "the server is at capacity; try again shortly",
-        })),
-    )
-        .into_response();
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        HeaderValue::from(BUSY_RETRY_AFTER_SECS),
-    );
     response
 }
 
