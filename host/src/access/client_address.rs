@@ -40,11 +40,7 @@ impl TrustedProxies {
     }
 
     /// True if `address` is a trusted proxy.
-    pub fn is_trusted(&self, address: IpAddr) -> bool {
-        self.trusts(address)
-    }
-
-    fn trusts(&self, address: IpAddr) -> bool {
+    pub fn trusts(&self, address: IpAddr) -> bool {
         let address = canonical(address);
         self.0.iter().any(|net| net.contains(&address))
     }

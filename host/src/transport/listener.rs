@@ -106,7 +106,7 @@ fn admit(
         tracing::warn!("connection refused: too many open connections");
         return None;
     };
-    if proxies.is_trusted(peer) {
+    if proxies.trusts(peer) {
         return Some((permit, None));
     }
     match PerAddress::take(per_address, peer, limit) {

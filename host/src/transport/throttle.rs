@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use openphone_mcp_protocol::jsonrpc;
@@ -48,13 +48,10 @@ pub(crate) async fn admit(
         .map_or(IpAddr::from([127, 0, 0, 1]), |info| info.0.ip());
     let address = state.proxies.client_address(peer, request.headers());
     request.extensions_mut().insert(ClientAddress(address));
+    // CORS preflights never get here: the CORS layer outside answers them.
     let Some(rule) = rule_for(request.uri().path()) else {
         return next.run(request).await;
     };
-    if request.method() == Method::OPTIONS {
-        // CORS preflights are answered by the CORS layer before this runs.
-        return next.run(request).await;
-    }
     match state.limits.admit_address(rule, address) {
         Admission::Allowed => next.run(request).await,
         Admission::Limited { retry_after } => {
