@@ -168,7 +168,8 @@ struct ServeArgs {
     /// Open connections allowed in total.
     #[arg(long, default_value_t = 1_024)]
     max_connections: usize,
-    /// Open connections allowed from one address (trusted proxies exempt).
+    /// Open connections allowed from one address (an IPv6 /64 counts as
+    /// one; trusted proxies exempt).
     #[arg(long, default_value_t = 256)]
     max_connections_per_address: usize,
     /// Seconds a client may take to send a request's headers; a keep-alive

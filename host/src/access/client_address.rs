@@ -65,6 +65,19 @@ impl TrustedProxies {
     }
 }
 
+/// The key an address is counted under, by rate limits and connection caps
+/// alike: IPv4 whole (IPv4-mapped IPv6 as IPv4), IPv6 by its /64, since one
+/// host usually holds a whole /64.
+pub(crate) fn counted_as(address: IpAddr) -> String {
+    match canonical(address) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
 /// IPv4-mapped IPv6 addresses as IPv4.
 fn canonical(address: IpAddr) -> IpAddr {
     match address {
@@ -184,6 +197,18 @@ mod tests {
             proxies.client_address(ip("::ffff:10.0.0.2"), &mapped),
             ip("203.0.113.9")
         );
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        let (a, b, c) = (
+            ip("2001:db8:1:2::1"),
+            ip("2001:db8:1:2:ffff::9"),
+            ip("2001:db8:1:3::1"),
+        );
+        assert_eq!(counted_as(a), counted_as(b));
+        assert_ne!(counted_as(a), counted_as(c));
+        assert_eq!(counted_as(ip("::ffff:192.0.2.7")), "192.0.2.7");
     }
 
     #[test]

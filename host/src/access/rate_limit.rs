@@ -4,8 +4,7 @@
 //! `COUNT` of them at once (a GCRA bucket, from `governor`): an address for
 //! the OAuth endpoints, the consent form's key check and unauthenticated
 //! `/mcp` traffic, a grant for authenticated `/mcp` requests. Addresses are
-//! counted whole for IPv4 and by their /64 for IPv6 (one host usually holds
-//! a whole /64). The counters sit behind [`Counters`], so a shared backend
+//! counted as [`counted_as`] says: IPv4 whole, IPv6 by its /64. The counters sit behind [`Counters`], so a shared backend
 //! can take them over when several replicas serve one deployment.
 
 use std::collections::HashMap;
@@ -18,6 +17,8 @@ use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::client_address::counted_as;
 
 /// What a limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -254,7 +255,7 @@ impl RateLimits {
 
     /// Counts a request from `address` under `rule`.
     pub fn admit_address(&self, rule: Rule, address: IpAddr) -> Admission {
-        self.counters.admit(rule, &address_key(address))
+        self.counters.admit(rule, &counted_as(address))
     }
 
     /// Counts an authenticated `/mcp` request of `subject`.
@@ -273,21 +274,6 @@ impl RateLimits {
                 counters.sweep();
             }
         });
-    }
-}
-
-/// The counting key of an address: IPv4 whole (and IPv4-mapped IPv6 as
-/// IPv4), IPv6 by its /64.
-fn address_key(address: IpAddr) -> String {
-    match address {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
     }
 }
 
@@ -338,17 +324,6 @@ mod tests {
         for _ in 0..1_000 {
             assert_eq!(counters.admit(Rule::KeyCheck, "a"), Admission::Allowed);
         }
-    }
-
-    #[test]
-    fn ipv6_addresses_count_by_their_64() {
-        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(address_key(a), address_key(b));
-        assert_ne!(address_key(a), address_key(c));
-        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(address_key(mapped), "192.0.2.7");
     }
 
     #[test]

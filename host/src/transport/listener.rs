@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
-use crate::access::client_address::TrustedProxies;
+use crate::access::client_address::{TrustedProxies, counted_as};
 
 /// How many connections may be open, and how long a client may take.
 #[derive(Debug, Clone)]
@@ -52,21 +52,26 @@ impl Default for ConnectionLimits {
 
 /// Open connections per peer address.
 #[derive(Debug, Default)]
-struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
+struct PerAddress(Mutex<HashMap<String, usize>>);
 
 /// One open connection counted under its address; uncounted on drop.
 struct AddressSlot {
     counts: Arc<PerAddress>,
-    address: IpAddr,
+    /// [`counted_as`] of the peer.
+    address: String,
 }
 
 impl PerAddress {
-    fn take(counts: &Arc<PerAddress>, address: IpAddr, limit: usize) -> Option<AddressSlot> {
+    /// A place for a connection from `peer`, counted with every address
+    /// [`counted_as`] the same (so one IPv6 /64 is one address, as for the
+    /// rate limits); `None` past `limit`.
+    fn take(counts: &Arc<PerAddress>, peer: IpAddr, limit: usize) -> Option<AddressSlot> {
+        let address = counted_as(peer);
         let mut map = counts
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let open = map.entry(address).or_insert(0);
+        let open = map.entry(address.clone()).or_insert(0);
         if *open >= limit {
             return None;
         }
