@@ -161,14 +161,7 @@ async fn one_address_cannot_hold_every_connection() {
 async fn an_endless_stdio_line_is_refused_and_the_next_one_served() {
     let sim = Simulator::start().await.unwrap();
     let data_dir = tempfile::tempdir().unwrap();
-    let mut cmd = harness::command(&sim, BUSINESS_KEY, data_dir.path());
-    cmd.arg("stdio");
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = harness::stdio(&sim, BUSINESS_KEY, data_dir.path(), &[]);
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         let chunk = vec![b'x'; 1 << 20];

@@ -194,6 +194,18 @@ pub fn command(sim: &Simulator, key: &str, data_dir: &Path) -> Command {
     cmd
 }
 
+/// `openphone-mcp [extra…] stdio` against `sim`, its stdin, stdout and
+/// stderr piped.
+pub fn stdio(sim: &Simulator, key: &str, data_dir: &Path, extra: &[&str]) -> Child {
+    let mut cmd = command(sim, key, data_dir);
+    cmd.args(extra).arg("stdio");
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stdio server")
+}
+
 /// Reads `stream` line by line on a thread.
 pub fn collect_lines(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
     let lines = Arc::new(Mutex::new(Vec::new()));

@@ -137,14 +137,8 @@ async fn hostile_stdout_cannot_corrupt_the_stdio_stream() {
     let sim = Simulator::start().await.unwrap();
     let plugins = harness::hostile_plugins();
     let data_dir = tempfile::tempdir().unwrap();
-    let mut cmd = harness::command(&sim, BUSINESS_KEY, data_dir.path());
-    cmd.args(["--plugins", harness::path_str(plugins.path()), "stdio"]);
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let plugins_dir = ["--plugins", harness::path_str(plugins.path())];
+    let mut child = harness::stdio(&sim, BUSINESS_KEY, data_dir.path(), &plugins_dir);
     let mut stdin = child.stdin.take().unwrap();
     for line in [
         json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}),
