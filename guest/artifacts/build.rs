@@ -21,6 +21,8 @@ const TOOLS: &[&str] = &[
 const AUTH: &str = "openphone-auth";
 /// Components only tests load.
 const TEST_COMPONENTS: &[&str] = &["hostile-tool"];
+/// Components composed around the tools for other hosts (`hosts/build`).
+const COMPOSED: &[&str] = &["openphone-gateway", "broker-wasmtime", "wasi-deny"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -47,7 +49,12 @@ fn main() {
         ])
         .arg("--target-dir")
         .arg(&target_dir);
-    for krate in TOOLS.iter().chain(TEST_COMPONENTS).chain([&AUTH]) {
+    for krate in TOOLS
+        .iter()
+        .chain(TEST_COMPONENTS)
+        .chain(COMPOSED)
+        .chain([&AUTH])
+    {
         cmd.args(["-p", krate]);
     }
     // Flags meant for the outer (native) build must not leak into the guests.
@@ -118,6 +125,22 @@ fn main() {
             format!("pub const {name}: &str = {:?};", path.display().to_string()),
         );
     }
+    line(
+        &mut generated,
+        "/// Components composed around the tools for other hosts: (crate, path).".to_owned(),
+    );
+    line(
+        &mut generated,
+        "pub const COMPOSED: &[(&str, &str)] = &[".to_owned(),
+    );
+    for krate in COMPOSED {
+        let path = artifact(&built, krate);
+        line(
+            &mut generated,
+            format!("    ({krate:?}, {:?}),", path.display().to_string()),
+        );
+    }
+    line(&mut generated, "];".to_owned());
     std::fs::write(out_dir.join("artifacts.rs"), generated).expect("write artifacts.rs");
 }
 

@@ -5,6 +5,7 @@ mod harness;
 
 mod bulk;
 mod cli;
+mod composed;
 mod connections;
 mod failures;
 mod golden_tools;

@@ -4,7 +4,7 @@
 //! builds, called only inside the sandbox.
 
 use crate::bindings::openphone::mcp::{client_metadata, log as wit_log, vault as wit_vault};
-use crate::bindings::wasi::config::store as wit_config;
+use crate::bindings::wasi::config0_2_0_draft_2024_09_27::store as wit_config;
 use crate::bindings::wasi::keyvalue::{atomics, store as wit_store};
 use crate::kv::{KeyPage, KeyValue, StoreError};
 use crate::log::{Level, Log};

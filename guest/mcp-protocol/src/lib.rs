@@ -8,13 +8,15 @@
 //! * [`server`] — the MCP lifecycle: `initialize`, `ping`, `tools/list`,
 //!   `tools/call`, notifications; one message in, one [`server::Step`] out;
 //! * [`http`] — Streamable HTTP rules as header checks, and SSE framing;
-//! * [`version`] — supported protocol revisions and negotiation.
+//! * [`version`] — supported protocol revisions and negotiation;
+//! * [`catalog`] — tool descriptors and outcomes as MCP values.
 //!
 //! Result payloads and tool descriptors are the official SDK's types
 //! ([`rmcp::model`]); where we build JSON by hand the module says why.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 pub mod http;
 pub mod jsonrpc;
 pub mod server;

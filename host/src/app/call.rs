@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openphone_mcp_protocol::rmcp::model::{CallToolResult, ContentBlock as Content};
-use openphone_mcp_protocol::{Server, ToolCall, jsonrpc};
+use openphone_mcp_protocol::{Server, ToolCall, catalog, jsonrpc};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::result::to_mcp_result;
-use super::{App, IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META, REPLAYED_META, Requester};
+use super::{App, REPLAYED_META, Requester};
 use crate::sandbox::wit::CallContext;
 use crate::sandbox::{CallRequest, Caller, Progress};
 use crate::state::REQUEST_RECORDS;
@@ -76,12 +76,8 @@ impl App {
         events: Option<&mpsc::UnboundedSender<Value>>,
     ) -> Value {
         let caller = from.caller;
-        let explicit = call
-            .arguments
-            .get(IDEMPOTENCY_ARGUMENT)
-            .or_else(|| call.meta.as_ref().and_then(|m| m.get(IDEMPOTENCY_META)))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let explicit =
+            catalog::idempotency_key(&call.arguments, call.meta.as_ref()).map(str::to_owned);
         if self.read_only.contains(&call.name) {
             let (result, verdict) = self.run_tool(&call, caller, events, explicit, None).await;
             if verdict == Verdict::Busy {

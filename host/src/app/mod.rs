@@ -25,8 +25,7 @@ use result::to_mcp_tool;
 
 /// Argument name, and `_meta` key, under which a client passes an
 /// idempotency key for a call.
-pub const IDEMPOTENCY_ARGUMENT: &str = "idempotencyKey";
-pub const IDEMPOTENCY_META: &str = "io.github.openphone-mcp/idempotency-key";
+pub use openphone_mcp_protocol::catalog::IDEMPOTENCY_ARGUMENT;
 /// `_meta` key set on a result answered from a recorded outcome.
 pub const REPLAYED_META: &str = "io.github.openphone-mcp/replayed";
 
@@ -105,16 +104,7 @@ impl App {
                 scopes.insert(descriptor.name.clone(), descriptor.scope.clone());
             }
         }
-        let server = Server::new(ServerInfo {
-            name: "openphone-mcp".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            title: Some("OpenPhone".into()),
-            instructions: Some(
-                "Tools to text, look up and record things in an OpenPhone (Quo) workspace. Phone numbers are E.164 \
-                 (+15555550123); an inbox is one of the workspace's numbers or its id (PN…)."
-                    .into(),
-            ),
-        });
+        let server = Server::new(ServerInfo::openphone(env!("CARGO_PKG_VERSION")));
         for profile in &profiles {
             if let Some(unknown) = profile
                 .tools

@@ -1,8 +1,8 @@
 //! Turning WIT values into MCP ones: descriptors into tools, call outcomes
 //! into results.
 
-use openphone_mcp_protocol::rmcp::model::{CallToolResult, ContentBlock as Content, Tool};
-use serde_json::Value;
+use openphone_mcp_protocol::catalog::{self, ToolFailure, UpstreamFailure};
+use openphone_mcp_protocol::rmcp::model::{CallToolResult, Tool};
 
 use super::call::Verdict;
 use crate::sandbox::CallOutcome;
@@ -10,92 +10,72 @@ use crate::sandbox::wit::{ToolDescriptor, ToolError, UpstreamError};
 
 /// A WIT descriptor as an MCP tool.
 pub(super) fn to_mcp_tool(d: &ToolDescriptor) -> anyhow::Result<Tool> {
-    let input: Value = serde_json::from_str(&d.input_schema)?;
-    let output: Option<Value> = d
-        .output_schema
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()?;
-    let mut tool = serde_json::json!({
-        "name": d.name,
-        "title": d.title,
-        "description": d.description,
-        "inputSchema": input,
-        "annotations": {
-            "title": d.title,
-            "readOnlyHint": d.annotations.read_only,
-            "destructiveHint": d.annotations.destructive,
-            "idempotentHint": d.annotations.idempotent,
-            "openWorldHint": d.annotations.open_world,
-        },
-        "_meta": { "io.github.openphone-mcp/scope": d.scope },
-    });
-    if let Some(output) = output {
-        tool["outputSchema"] = output;
-    }
-    Ok(serde_json::from_value(tool)?)
+    Ok(catalog::tool(catalog::Descriptor {
+        name: &d.name,
+        title: &d.title,
+        description: &d.description,
+        input_schema: &d.input_schema,
+        output_schema: d.output_schema.as_deref(),
+        read_only: d.annotations.read_only,
+        destructive: d.annotations.destructive,
+        idempotent: d.annotations.idempotent,
+        open_world: d.annotations.open_world,
+        scope: &d.scope,
+    })?)
 }
 
 /// The MCP result for an outcome, and how the call ended.
 pub(super) fn to_mcp_result(outcome: CallOutcome) -> (CallToolResult, Verdict) {
     match outcome {
         CallOutcome::Output(output) => {
-            let structured = output
-                .structured
-                .as_deref()
-                .and_then(|s| serde_json::from_str::<Value>(s).ok());
-            let mut result = if output.is_error {
-                CallToolResult::error(vec![Content::text(output.text)])
-            } else {
-                CallToolResult::success(vec![Content::text(output.text)])
-            };
-            result.structured_content = structured;
             let verdict = if output.is_error {
                 Verdict::Failed
             } else {
                 Verdict::Ok
             };
+            let result = catalog::output(output.text, output.structured.as_deref(), output.is_error);
             (result, verdict)
         }
         CallOutcome::Error(error) => {
-            let (text, verdict) = match error {
-                ToolError::InvalidArguments(m) => {
-                    (format!("Invalid arguments: {m}"), Verdict::InvalidArguments)
-                }
-                ToolError::UnknownTool(name) => {
-                    (format!("Unknown tool: {name}"), Verdict::UnknownTool)
-                }
-                ToolError::Upstream(e) => (explain_upstream(&e), Verdict::UpstreamError),
-                ToolError::Failed(m) => (m, Verdict::Failed),
+            let verdict = match &error {
+                ToolError::InvalidArguments(_) => Verdict::InvalidArguments,
+                ToolError::UnknownTool(_) => Verdict::UnknownTool,
+                ToolError::Upstream(_) => Verdict::UpstreamError,
+                ToolError::Failed(_) => Verdict::Failed,
             };
-            (CallToolResult::error(vec![Content::text(text)]), verdict)
+            let text = catalog::explain(match &error {
+                ToolError::InvalidArguments(m) => ToolFailure::InvalidArguments(m),
+                ToolError::UnknownTool(name) => ToolFailure::UnknownTool(name),
+                ToolError::Upstream(e) => ToolFailure::Upstream(upstream_failure(e)),
+                ToolError::Failed(m) => ToolFailure::Failed(m),
+            });
+            (catalog::failure(text), verdict)
         }
         CallOutcome::Busy => (
-            CallToolResult::error(vec![Content::text(
-                "The server is at capacity and could not run this call; nothing was done. Try again shortly.",
-            )]),
+            catalog::failure(
+                "The server is at capacity and could not run this call; nothing was done. Try again shortly."
+                    .into(),
+            ),
             Verdict::Busy,
         ),
         CallOutcome::NotRun(message) => (
-            CallToolResult::error(vec![Content::text(message)]),
+            catalog::failure(message),
             Verdict::NotRun,
         ),
         CallOutcome::Contained(message) => (
-            CallToolResult::error(vec![Content::text(message)]),
+            catalog::failure(message),
             Verdict::Stopped,
         ),
     }
 }
 
-/// Wording for upstream errors a tool passed through unexplained.
-fn explain_upstream(error: &UpstreamError) -> String {
+/// The WIT upstream error, borrowed for the shared wording.
+fn upstream_failure(error: &UpstreamError) -> UpstreamFailure<'_> {
     match error {
-        UpstreamError::InvalidRequest(m) => format!("The request to OpenPhone was not sent: {m}"),
-        UpstreamError::RateLimited => {
-            "OpenPhone is rate-limiting this account (10 requests per second). Wait a moment and try again.".into()
-        }
-        UpstreamError::Timeout => "OpenPhone did not answer in time.".into(),
-        UpstreamError::Unavailable(m) => format!("OpenPhone is unavailable: {m}"),
-        UpstreamError::BudgetExhausted => "This call made as many OpenPhone requests as one call may.".into(),
+        UpstreamError::InvalidRequest(m) => UpstreamFailure::InvalidRequest(m),
+        UpstreamError::RateLimited => UpstreamFailure::RateLimited,
+        UpstreamError::Timeout => UpstreamFailure::Timeout,
+        UpstreamError::Unavailable(m) => UpstreamFailure::Unavailable(m),
+        UpstreamError::BudgetExhausted => UpstreamFailure::BudgetExhausted,
     }
 }

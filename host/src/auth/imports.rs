@@ -3,7 +3,7 @@
 
 use super::AuthState;
 use super::wit::openphone::mcp::{client_metadata, log, types, vault};
-use super::wit::wasi::config::store as config;
+use super::wit::wasi::config0_2_0_draft_2024_09_27::store as config;
 use crate::auth::client_metadata as fetcher;
 use crate::auth::vault::VaultError;
 use crate::secret::ApiKey;

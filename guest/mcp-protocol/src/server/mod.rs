@@ -37,6 +37,22 @@ pub struct ServerInfo {
     pub instructions: Option<String>,
 }
 
+impl ServerInfo {
+    /// How openphone-mcp introduces itself, on every host.
+    pub fn openphone(version: &str) -> Self {
+        Self {
+            name: "openphone-mcp".into(),
+            version: version.into(),
+            title: Some("OpenPhone".into()),
+            instructions: Some(
+                "Tools to text, look up and record things in an OpenPhone (Quo) workspace. Phone numbers are E.164 \
+                 (+15555550123); an inbox is one of the workspace's numbers or its id (PN…)."
+                    .into(),
+            ),
+        }
+    }
+}
+
 /// What the host must do after [`Server::handle`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {

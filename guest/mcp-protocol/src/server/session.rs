@@ -41,6 +41,15 @@ impl Session {
         })
     }
 
+    /// A session negotiated earlier at `protocol_version` by `client`, as a
+    /// host that keeps sessions in their ids (sealed) restores it. `None`
+    /// when the version is not one we support.
+    pub fn restored(protocol_version: &str, client: Option<ClientInfo>) -> Option<Self> {
+        let mut session = Self::resumed(protocol_version)?;
+        session.client_info = client;
+        Some(session)
+    }
+
     /// The version agreed in `initialize`; `None` before it.
     pub fn protocol_version(&self) -> Option<&str> {
         self.protocol_version.as_deref()

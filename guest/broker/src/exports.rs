@@ -1,0 +1,396 @@
+//! The broker's exports over a [`Platform`]: one composed instance serves
+//! one HTTP request, so the call bound by `begin-call`, its ledger and the
+//! pacing clock live in this instance's memory.
+
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
+
+use crate::bindings::exports::openphone::mcp::broker::{self, BrokerError, Mode};
+use crate::bindings::exports::openphone::mcp::types::{
+    ApiRequest, ApiResponse, LedgerError, Method, UpstreamError,
+};
+use crate::bindings::exports::openphone::mcp::{ledger as wit_ledger, log, upstream};
+use crate::bindings::wasi::clocks0_2_6::monotonic_clock;
+use crate::http::{self, Failure, Verb};
+use crate::ledger::MemoryLedger;
+use crate::request::ApiBase;
+use crate::session::{self, SessionKey};
+use crate::{Platform, StoreError, ledger, pacing, redact, settings};
+
+/// Requests one tool call may make, as natively.
+const REQUESTS_PER_CALL: u32 = 2_000;
+
+/// The broker, over the settings of host family `P`.
+#[derive(Debug)]
+pub struct Broker<P>(PhantomData<P>);
+
+/// The call `begin-call` bound.
+#[derive(Debug)]
+struct Call {
+    tool: String,
+    grant: Option<String>,
+    idempotency_key: Option<String>,
+    requests: u32,
+    ledger: MemoryLedger,
+}
+
+thread_local! {
+    static CALL: RefCell<Option<Call>> = const { RefCell::new(None) };
+    static LAST_SENT: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// The deployment's mode and the secret its sessions are sealed with.
+fn mode<P: Platform>() -> Result<(Mode, String), BrokerError> {
+    if let Some(key) = P::setting(settings::API_KEY) {
+        let token68 = key.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+        });
+        if !token68 {
+            return Err(BrokerError::Misconfigured(
+                "openphone_api_key holds characters an API key cannot have".into(),
+            ));
+        }
+        return Ok((Mode::SingleUser, key));
+    }
+    match P::setting(settings::DEPLOYMENT_SECRET) {
+        Some(secret) if secret.len() >= 32 => Ok((Mode::Oauth, secret)),
+        Some(_) => Err(BrokerError::Misconfigured(
+            "deployment_secret must be at least 32 characters".into(),
+        )),
+        None => Err(BrokerError::Misconfigured(
+            "set openphone_api_key (single-user) or deployment_secret (OAuth)".into(),
+        )),
+    }
+}
+
+/// Secrets to mask in every log line and error body.
+fn secrets<P: Platform>() -> Vec<String> {
+    [settings::API_KEY, settings::DEPLOYMENT_SECRET]
+        .into_iter()
+        .filter_map(P::setting)
+        .collect()
+}
+
+fn emit<P: Platform>(level: &str, message: &str) {
+    let secrets = secrets::<P>();
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let tool = CALL.with_borrow(|call| call.as_ref().map(|c| c.tool.clone()));
+    eprintln!(
+        "{}",
+        redact::event(level, message, tool.as_deref(), &secrets)
+    );
+}
+
+impl<P: Platform> broker::Guest for Broker<P> {
+    fn settings() -> Result<(Mode, Option<String>), BrokerError> {
+        let (mode, _) = mode::<P>()?;
+        Ok((mode, P::setting(settings::PUBLIC_URL)))
+    }
+
+    fn begin_call(
+        tool: String,
+        grant: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<(), BrokerError> {
+        mode::<P>()?;
+        CALL.set(Some(Call {
+            tool,
+            grant,
+            idempotency_key,
+            requests: 0,
+            ledger: MemoryLedger::default(),
+        }));
+        Ok(())
+    }
+
+    fn seal_session(state: String) -> Result<String, BrokerError> {
+        let (_, secret) = mode::<P>()?;
+        SessionKey::derive(&secret)
+            .seal(&state)
+            .map_err(|e| BrokerError::Unavailable(e.to_string()))
+    }
+
+    fn open_session(id: String) -> Option<String> {
+        let (_, secret) = mode::<P>().ok()?;
+        SessionKey::derive(&secret).open(&id)
+    }
+}
+
+impl<P: Platform> upstream::Guest for Broker<P> {
+    fn send(request: ApiRequest) -> Result<ApiResponse, UpstreamError> {
+        dispatch::<P>(request, None)
+    }
+
+    fn send_recorded(
+        request: ApiRequest,
+        item: String,
+        entry: String,
+    ) -> Result<ApiResponse, UpstreamError> {
+        dispatch::<P>(request, Some((item, entry)))
+    }
+}
+
+impl<P: Platform> wit_ledger::Guest for Broker<P> {
+    fn get(item: String) -> Result<Option<String>, LedgerError> {
+        ledger_get::<P>(&item)
+    }
+
+    fn put(item: String, entry: String) -> Result<(), LedgerError> {
+        ledger_put::<P>(&item, &entry)
+    }
+}
+
+impl<P: Platform> log::Guest for Broker<P> {
+    fn write(level: log::Level, message: String) {
+        let level = match level {
+            log::Level::Trace => "trace",
+            log::Level::Debug => "debug",
+            log::Level::Info => "info",
+            log::Level::Warn => "warn",
+            log::Level::Error => "error",
+        };
+        emit::<P>(level, &message);
+    }
+
+    /// Progress is not streamed on composed hosts (each answer is one JSON
+    /// body); it is dropped.
+    fn progress(_: f64, _: Option<f64>, _: Option<String>) {}
+}
+
+/// Where the bound call's ledger is: `None` without a call or an
+/// idempotency key; else the durable key prefix parts (workspace, tool,
+/// idempotency key).
+fn ledger_scope<P: Platform>() -> Option<(String, String, String)> {
+    let (tool, key) = CALL.with_borrow(|call| {
+        let call = call.as_ref()?;
+        Some((call.tool.clone(), call.idempotency_key.clone()?))
+    })?;
+    let workspace = match mode::<P>() {
+        Ok((Mode::SingleUser, api_key)) => session::workspace_name(&api_key),
+        _ => return None,
+    };
+    Some((workspace, tool, key))
+}
+
+fn refused(e: impl std::fmt::Display) -> LedgerError {
+    LedgerError::Refused(e.to_string())
+}
+
+fn ledger_get<P: Platform>(item: &str) -> Result<Option<String>, LedgerError> {
+    let (workspace, tool, key) = ledger_scope::<P>().ok_or(LedgerError::NoKey)?;
+    ledger::check_item(item).map_err(refused)?;
+    match P::load(&ledger::durable_key(&workspace, &tool, &key, item)) {
+        Ok(stored) => Ok(stored.and_then(|s| ledger::unexpired(&s, now_secs()))),
+        Err(StoreError::Absent) => CALL.with_borrow(|call| match call {
+            Some(call) => call.ledger.get(item).map_err(refused),
+            None => Err(LedgerError::NoKey),
+        }),
+        Err(StoreError::Failed(m)) => Err(LedgerError::Unavailable(m)),
+    }
+}
+
+fn ledger_put<P: Platform>(item: &str, entry: &str) -> Result<(), LedgerError> {
+    let (workspace, tool, key) = ledger_scope::<P>().ok_or(LedgerError::NoKey)?;
+    CALL.with_borrow_mut(|call| match call {
+        Some(call) => call.ledger.count_write(item, entry).map_err(refused),
+        None => Err(LedgerError::NoKey),
+    })?;
+    let stored = ledger::stored(entry, now_secs());
+    match P::store(&ledger::durable_key(&workspace, &tool, &key, item), &stored) {
+        Ok(()) => Ok(()),
+        Err(StoreError::Absent) => CALL.with_borrow_mut(|call| match call {
+            Some(call) => call.ledger.put(item, entry).map_err(refused),
+            None => Err(LedgerError::NoKey),
+        }),
+        Err(StoreError::Failed(m)) => Err(LedgerError::Unavailable(m)),
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Waits for a slot in the key's budget: 10 requests in any wall-clock
+/// second, counted in the host's store where it has one (so concurrent
+/// requests share it), else spaced 100 ms apart within this request.
+fn acquire<P: Platform>(api_key: &str) {
+    let fingerprint = session::workspace_name(api_key);
+    loop {
+        let second = now_secs();
+        match P::increment(&format!("budget/{fingerprint}/{second}"), 1) {
+            Ok(count) if count <= pacing::PER_SECOND => {
+                // Best effort: windows two seconds old are no longer read.
+                let _ = P::forget(&format!(
+                    "budget/{fingerprint}/{}",
+                    second.saturating_sub(2)
+                ));
+                return;
+            }
+            Ok(_) => sleep(pacing::until_next_second(wall_nanos())),
+            Err(StoreError::Absent) => {
+                sleep(pacing::wait(LAST_SENT.get(), monotonic_clock::now()));
+                return;
+            }
+            Err(StoreError::Failed(m)) => {
+                emit::<P>(
+                    "warn",
+                    &format!("the shared API budget is unavailable: {m}"),
+                );
+                sleep(pacing::wait(LAST_SENT.get(), monotonic_clock::now()));
+                return;
+            }
+        }
+    }
+}
+
+fn wall_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
+/// The key of the bound call's caller.
+fn key_for_call<P: Platform>() -> Result<String, UpstreamError> {
+    let grant = CALL.with_borrow(|call| call.as_ref().map(|c| c.grant.clone()));
+    match grant {
+        None => Err(UpstreamError::InvalidRequest(
+            "no tool call is under way".into(),
+        )),
+        Some(Some(_)) => Err(UpstreamError::Unavailable(
+            "this deployment cannot send with OAuth grants' keys".into(),
+        )),
+        Some(None) => match mode::<P>() {
+            Ok((Mode::SingleUser, key)) => Ok(key),
+            Ok((Mode::Oauth, _)) => Err(UpstreamError::InvalidRequest(
+                "a call without a grant in OAuth mode".into(),
+            )),
+            Err(BrokerError::Misconfigured(m) | BrokerError::Unavailable(m)) => {
+                Err(UpstreamError::Unavailable(m))
+            }
+        },
+    }
+}
+
+fn dispatch<P: Platform>(
+    request: ApiRequest,
+    mut record: Option<(String, String)>,
+) -> Result<ApiResponse, UpstreamError> {
+    let key = key_for_call::<P>()?;
+    let base = P::setting(settings::API_BASE_URL).unwrap_or_else(|| ApiBase::DEFAULT.into());
+    let base = ApiBase::parse(&base).map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+    let target = base
+        .target(&request.path, &request.query)
+        .map_err(|e| UpstreamError::InvalidRequest(e.to_string()))?;
+    if let Some(body) = &request.body {
+        serde_json::from_str::<serde_json::Value>(body).map_err(|e| {
+            UpstreamError::InvalidRequest(format!("the body is not valid JSON: {e}"))
+        })?;
+    }
+    let over_budget = CALL.with_borrow_mut(|call| match call {
+        Some(call) => {
+            call.requests += 1;
+            call.requests > REQUESTS_PER_CALL
+        }
+        None => true,
+    });
+    if over_budget {
+        return Err(UpstreamError::BudgetExhausted);
+    }
+    let verb = match request.method {
+        Method::Get => Verb::Get,
+        Method::Post => Verb::Post,
+        Method::Patch => Verb::Patch,
+        Method::Delete => Verb::Delete,
+    };
+    let is_read = verb == Verb::Get;
+    let attempts = if is_read { pacing::READ_ATTEMPTS } else { 1 };
+    let mut headers = vec![
+        ("authorization", key.as_str()),
+        ("accept", "application/json"),
+    ];
+    if request.body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    let mut last = UpstreamError::Unavailable("no attempt made".into());
+    for attempt in 0..attempts {
+        if attempt > 0 {
+            sleep(pacing::backoff(attempt));
+        }
+        acquire::<P>(&key);
+        if let Some((item, entry)) = record.take() {
+            ledger_put::<P>(&item, &entry).map_err(|e| {
+                UpstreamError::InvalidRequest(format!("the entry was not recorded: {e:?}"))
+            })?;
+        }
+        LAST_SENT.set(Some(monotonic_clock::now()));
+        match http::exchange(
+            verb,
+            &target,
+            &headers,
+            request.body.as_deref().map(str::as_bytes),
+        ) {
+            Ok(answer) if answer.status == 429 => {
+                emit::<P>(
+                    "warn",
+                    &format!(
+                        "OpenPhone rate-limited {} (attempt {attempt})",
+                        request.path
+                    ),
+                );
+                last = UpstreamError::RateLimited;
+            }
+            Ok(answer) if answer.status >= 500 && is_read => {
+                emit::<P>(
+                    "warn",
+                    &format!("OpenPhone answered {} to {}", answer.status, request.path),
+                );
+                last = UpstreamError::Unavailable(format!(
+                    "OpenPhone answered HTTP {}",
+                    answer.status
+                ));
+            }
+            Ok(answer) => {
+                let body = String::from_utf8(answer.body).map_err(|_| {
+                    UpstreamError::Unavailable("OpenPhone sent an answer that is not UTF-8".into())
+                })?;
+                // An error body may quote the key back: never passed on.
+                let body = if answer.status >= 400 {
+                    redact::redact(&body, &[key.as_str()])
+                } else {
+                    body
+                };
+                return Ok(ApiResponse {
+                    status: answer.status,
+                    body,
+                });
+            }
+            Err(failure) => {
+                emit::<P>(
+                    "warn",
+                    &format!("OpenPhone request to {} failed: {failure}", request.path),
+                );
+                last = match failure {
+                    Failure::Timeout => UpstreamError::Timeout,
+                    Failure::Denied => UpstreamError::Unavailable(
+                        "this host does not allow requests to the configured API base".into(),
+                    ),
+                    Failure::Connection(m) => UpstreamError::Unavailable(m),
+                };
+                if !is_read {
+                    break;
+                }
+            }
+        }
+    }
+    Err(last)
+}
+
+fn sleep(ns: u64) {
+    if ns > 0 {
+        monotonic_clock::subscribe_duration(ns).block();
+    }
+}

@@ -1,0 +1,162 @@
+//! The per-call ledger's rules, over whatever keeps the entries: the same
+//! limits as the native host (items of at most 256 bytes, JSON entries of at
+//! most 4 KiB, 5 000 writes per call), and the form entries take in a
+//! durable key-value store (kept seven days, as natively).
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+/// How long a durable entry is kept.
+pub const RETENTION_SECS: u64 = 7 * 24 * 60 * 60;
+
+pub const MAX_ITEM_BYTES: usize = 256;
+pub const MAX_ENTRY_BYTES: usize = 4 * 1024;
+pub const MAX_WRITES_PER_CALL: u32 = 5_000;
+
+/// Why an entry was refused; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("a ledger item is at most 256 bytes")]
+    ItemTooLong,
+    #[error("a ledger entry is at most 4 KiB of JSON")]
+    EntryTooLarge,
+    #[error("a ledger entry must be JSON")]
+    NotJson,
+    #[error("one call may write at most 5000 ledger entries")]
+    TooManyWrites,
+}
+
+/// Entries of one idempotency key, kept in memory for as long as the
+/// component instance lives (one request on `wasmtime serve`).
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    entries: HashMap<String, String>,
+    writes: u32,
+}
+
+impl MemoryLedger {
+    pub fn get(&self, item: &str) -> Result<Option<String>, Refusal> {
+        check_item(item)?;
+        Ok(self.entries.get(item).cloned())
+    }
+
+    pub fn put(&mut self, item: &str, entry: &str) -> Result<(), Refusal> {
+        self.count_write(item, entry)?;
+        self.entries.insert(item.to_owned(), entry.to_owned());
+        Ok(())
+    }
+
+    /// Checks `item` and `entry` and counts one write of this call; the
+    /// caller writes the entry where it keeps them.
+    pub fn count_write(&mut self, item: &str, entry: &str) -> Result<(), Refusal> {
+        check_item(item)?;
+        if entry.len() > MAX_ENTRY_BYTES {
+            return Err(Refusal::EntryTooLarge);
+        }
+        if serde_json::from_str::<serde_json::Value>(entry).is_err() {
+            return Err(Refusal::NotJson);
+        }
+        if self.writes >= MAX_WRITES_PER_CALL {
+            return Err(Refusal::TooManyWrites);
+        }
+        self.writes += 1;
+        Ok(())
+    }
+}
+
+pub fn check_item(item: &str) -> Result<(), Refusal> {
+    if item.len() > MAX_ITEM_BYTES {
+        Err(Refusal::ItemTooLong)
+    } else {
+        Ok(())
+    }
+}
+
+fn hex_sha256(parts: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The store key of `item` in the ledger of (workspace, tool, idempotency
+/// key): hashed, so no caller text reaches a key name.
+pub fn durable_key(workspace: &str, tool: &str, idempotency_key: &str, item: &str) -> String {
+    format!(
+        "ledger/{}/{}",
+        hex_sha256(&[workspace, tool, idempotency_key]),
+        hex_sha256(&[item])
+    )
+}
+
+/// The stored form of `entry`, written at `now` (Unix seconds).
+pub fn stored(entry: &str, now: u64) -> Vec<u8> {
+    serde_json::json!({ "expiresAt": now + RETENTION_SECS, "entry": entry })
+        .to_string()
+        .into_bytes()
+}
+
+/// The entry in `stored` unless it expired by `now`.
+pub fn unexpired(stored: &[u8], now: u64) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(stored).ok()?;
+    let expires_at = value["expiresAt"].as_u64()?;
+    (now < expires_at).then(|| value["entry"].as_str().map(str::to_owned))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durable_entries_expire_and_keys_hide_caller_text() {
+        let stored = stored(r#"{"state":"sent"}"#, 1_000);
+        assert_eq!(
+            unexpired(&stored, 1_000).as_deref(),
+            Some(r#"{"state":"sent"}"#)
+        );
+        assert_eq!(unexpired(&stored, 1_000 + RETENTION_SECS), None);
+        assert_eq!(unexpired(b"garbage", 0), None);
+        let key = durable_key("ws", "bulk-messages", "job/1", "+15555550123");
+        assert!(key.starts_with("ledger/") && !key.contains("5555") && !key.contains("job"));
+        assert_ne!(
+            key,
+            durable_key("ws", "bulk-messages", "job/2", "+15555550123")
+        );
+        assert_ne!(
+            key,
+            durable_key("other", "bulk-messages", "job/1", "+15555550123")
+        );
+        // Lengths are part of the hash: parts cannot slide into each other.
+        assert_ne!(
+            durable_key("a", "bc", "k", "i"),
+            durable_key("ab", "c", "k", "i")
+        );
+    }
+
+    #[test]
+    fn limits_hold_and_nothing_is_written_when_refused() {
+        let mut ledger = MemoryLedger::default();
+        assert_eq!(ledger.put("+15555550123", r#"{"state":"sending"}"#), Ok(()));
+        assert_eq!(
+            ledger.get("+15555550123"),
+            Ok(Some(r#"{"state":"sending"}"#.into()))
+        );
+        assert_eq!(
+            ledger.put(&"i".repeat(257), "{}"),
+            Err(Refusal::ItemTooLong)
+        );
+        assert_eq!(
+            ledger.put("a", &format!("\"{}\"", "x".repeat(5000))),
+            Err(Refusal::EntryTooLarge)
+        );
+        assert_eq!(ledger.put("a", "not json"), Err(Refusal::NotJson));
+        assert_eq!(ledger.get("a"), Ok(None));
+        for n in 1..MAX_WRITES_PER_CALL {
+            assert_eq!(ledger.put(&n.to_string(), "1"), Ok(()));
+        }
+        assert_eq!(ledger.put("last", "1"), Err(Refusal::TooManyWrites));
+    }
+}

@@ -1,0 +1,71 @@
+//! The gateway of composed deployments (Spin, stock `wasmtime serve`):
+//! Streamable HTTP `/mcp` and `/health` over `wasi:http/incoming-handler`,
+//! in front of the five tool components the composition plugs in.
+//!
+//! The MCP rules are the native host's, through the same sans-IO
+//! `openphone-mcp-protocol` crate: header checks, JSON-RPC framing, the
+//! lifecycle state machine, the catalog and result wording. What differs is
+//! only where state lives: one composed instance serves one request, so the
+//! session travels in its id, sealed by the broker (see `broker.seal-session`).
+//!
+//! [`Gateway::handle`] is plain code over a [`Backend`] (the broker and the
+//! tools), unit-tested natively with a fake; `component.rs` binds it to the
+//! component's imports and to `wasi:http`.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+#![forbid(unsafe_code)]
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+mod mcp;
+mod routes;
+mod sealed;
+
+pub use mcp::Gateway;
+pub use routes::{Reply, Request};
+
+use openphone_gateway_bindings::openphone::mcp::types::{
+    CallContext, ToolDescriptor, ToolError, ToolOutput,
+};
+
+/// How callers are authenticated (the broker's `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    SingleUser,
+    OAuth,
+}
+
+/// The deployment's settings, as the broker reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub mode: Mode,
+    /// `public_url`, when set: its host is the one `Host` accepted besides
+    /// loopback names.
+    pub public_url: Option<String>,
+}
+
+/// Everything the gateway asks of the rest of the composition.
+pub trait Backend {
+    /// `Err` names the setting that is missing or malformed.
+    fn settings(&self) -> Result<Settings, String>;
+    /// Seals a session state into an id.
+    fn seal(&self, state: &str) -> Result<String, String>;
+    /// The state sealed into `id`, if this deployment sealed it.
+    fn open(&self, id: &str) -> Option<String>;
+    /// Every tool component's descriptors, in slot order.
+    fn descriptors(&self) -> Vec<Vec<ToolDescriptor>>;
+    /// Binds the broker to a call of `tool` before it runs.
+    fn begin_call(&self, tool: &str, idempotency_key: Option<&str>) -> Result<(), String>;
+    /// Runs `name` in the component in `slot`.
+    fn call(
+        &self,
+        slot: usize,
+        name: &str,
+        arguments: &str,
+        context: &CallContext,
+    ) -> Result<ToolOutput, ToolError>;
+    /// Now, in Unix seconds (sessions expire).
+    fn now(&self) -> u64;
+}
+
+#[cfg(test)]
+mod fake;

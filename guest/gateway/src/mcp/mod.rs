@@ -1,0 +1,321 @@
+//! The gateway's request handling: `/health`, and `/mcp` by the native
+//! host's rules (header checks, one message or a 2025-03-26 batch per POST,
+//! `202` for notifications, `404` for an unknown or expired session).
+
+use std::collections::HashSet;
+
+use http::{Method, StatusCode};
+use openphone_gateway_bindings::openphone::mcp::types::{CallContext, ToolError, UpstreamError};
+use openphone_mcp_protocol::catalog::{self, ToolFailure, UpstreamFailure};
+use openphone_mcp_protocol::http::{self as rules, HostPolicy, OriginPolicy, Rejection};
+use openphone_mcp_protocol::rmcp::model::Tool;
+use openphone_mcp_protocol::{
+    Incoming, Message, Server, ServerInfo, Session, Step, ToolCall, jsonrpc, version,
+};
+use serde_json::{Value, json};
+
+use crate::routes::{MAX_BODY, Reply, Request, Route};
+use crate::{Backend, Mode, Settings, sealed};
+
+/// The gateway: stateless; everything per request comes from the backend.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    server: Server,
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The catalog of the composed tools: the MCP tools in order, and the slot
+/// of the component that runs each.
+struct Catalog {
+    tools: Vec<Tool>,
+    slots: Vec<usize>,
+}
+
+impl Catalog {
+    /// Checks what the native loader checks: unique names, JSON schemas,
+    /// offered scopes. A composition that breaks them is a build mistake,
+    /// answered `500` with the reason.
+    fn build(backend: &dyn Backend) -> Result<Self, String> {
+        let mut tools = Vec::new();
+        let mut slots = Vec::new();
+        let mut names = HashSet::new();
+        for (slot, descriptors) in backend.descriptors().into_iter().enumerate() {
+            for d in descriptors {
+                if !names.insert(d.name.clone()) {
+                    return Err(format!("two components offer a tool named `{}`", d.name));
+                }
+                if !catalog::OFFERED_SCOPES.contains(&d.scope.as_str()) {
+                    return Err(format!(
+                        "tool `{}` asks for unknown scope `{}`",
+                        d.name, d.scope
+                    ));
+                }
+                let tool = catalog::tool(catalog::Descriptor {
+                    name: &d.name,
+                    title: &d.title,
+                    description: &d.description,
+                    input_schema: &d.input_schema,
+                    output_schema: d.output_schema.as_deref(),
+                    read_only: d.annotations.read_only,
+                    destructive: d.annotations.destructive,
+                    idempotent: d.annotations.idempotent,
+                    open_world: d.annotations.open_world,
+                    scope: &d.scope,
+                })
+                .map_err(|e| format!("tool `{}` has a schema that is not JSON: {e}", d.name))?;
+                tools.push(tool);
+                slots.push(slot);
+            }
+        }
+        Ok(Self { tools, slots })
+    }
+
+    fn slot(&self, name: &str) -> Option<usize> {
+        let index = self.tools.iter().position(|t| t.name == name)?;
+        self.slots.get(index).copied()
+    }
+}
+
+/// One POST's messages and the session they belong to.
+struct Exchange {
+    session: Session,
+    is_initialize: bool,
+    batch: bool,
+    messages: Vec<Message>,
+}
+
+impl Gateway {
+    pub fn new() -> Self {
+        Self {
+            server: Server::new(ServerInfo::openphone(env!("CARGO_PKG_VERSION"))),
+        }
+    }
+
+    /// Answers one request.
+    pub fn handle(&self, backend: &dyn Backend, request: &Request) -> Reply {
+        let reply = match Route::of(&request.path) {
+            Route::Health => health(backend, request),
+            Route::Mcp => match backend.settings() {
+                Ok(settings) => self.mcp(backend, &settings, request),
+                Err(message) => Reply::rejected(&Rejection::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the server is not configured: {message}"),
+                )),
+            },
+            Route::NotFound => Reply::json(StatusCode::NOT_FOUND, &json!({"error": "not found"})),
+        };
+        reply
+            .with_header("x-content-type-options", "nosniff")
+            .with_header("cache-control", "no-store")
+    }
+
+    fn mcp(&self, backend: &dyn Backend, settings: &Settings, request: &Request) -> Reply {
+        if let Err(rejection) = check_transport(settings, request) {
+            let reply = Reply::rejected(&rejection);
+            return if rejection.status == 405 {
+                reply.with_header("allow", "POST")
+            } else {
+                reply
+            };
+        }
+        if settings.mode == Mode::OAuth {
+            return Reply::rejected(&Rejection::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this composition serves single-user mode only: set openphone_api_key",
+            ));
+        }
+        if request.body.len() > MAX_BODY {
+            return Reply::rejected(&Rejection::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the body is larger than 1 MiB",
+            ));
+        }
+        let exchange = match open_exchange(backend, request) {
+            Ok(exchange) => exchange,
+            Err(reply) => return reply,
+        };
+        let catalog = match Catalog::build(backend) {
+            Ok(catalog) => catalog,
+            Err(message) => {
+                return Reply::rejected(&Rejection::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("the composed tools are not usable: {message}"),
+                ));
+            }
+        };
+        self.answer(backend, &catalog, exchange)
+    }
+
+    fn answer(&self, backend: &dyn Backend, catalog: &Catalog, exchange: Exchange) -> Reply {
+        let Exchange {
+            mut session,
+            is_initialize,
+            batch,
+            messages,
+        } = exchange;
+        let expects_reply = messages.iter().any(Message::expects_reply);
+        let mut replies = Vec::new();
+        for message in messages {
+            match self.server.handle(&mut session, message, &catalog.tools) {
+                Step::Reply(reply) => replies.push(reply),
+                Step::Accepted | Step::Cancel { .. } => {}
+                Step::CallTool(call) => replies.push(run(backend, catalog, &call)),
+            }
+        }
+        if !expects_reply {
+            return Reply::empty(StatusCode::ACCEPTED);
+        }
+        let body = if batch {
+            Value::Array(replies)
+        } else {
+            replies.pop().unwrap_or(Value::Null)
+        };
+        let reply = Reply::json(StatusCode::OK, &body);
+        if !(is_initialize && session.is_negotiated()) {
+            return reply;
+        }
+        match sealed::seal(backend, &session) {
+            Ok(id) => reply.with_header(rules::SESSION_ID_HEADER, id),
+            Err(message) => Reply::rejected(&Rejection::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the session could not be created: {message}"),
+            )),
+        }
+    }
+}
+
+fn health(backend: &dyn Backend, request: &Request) -> Reply {
+    if request.method != Method::GET {
+        return Reply::empty(StatusCode::METHOD_NOT_ALLOWED).with_header("allow", "GET");
+    }
+    match backend.settings() {
+        Ok(settings) => {
+            let mode = match settings.mode {
+                Mode::SingleUser => "single-user",
+                Mode::OAuth => "oauth",
+            };
+            Reply::json(StatusCode::OK, &json!({"status": "ok", "mode": mode}))
+        }
+        Err(message) => Reply::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "misconfigured", "error": message}),
+        ),
+    }
+}
+
+/// `scheme://authority` of `public_url`, and its authority.
+fn public_origin(url: &str) -> Option<(String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty()).then(|| (format!("{scheme}://{authority}"), authority.to_owned()))
+}
+
+/// The Streamable HTTP checks, in the native order.
+fn check_transport(settings: &Settings, request: &Request) -> Result<(), Rejection> {
+    let public = settings.public_url.as_deref().and_then(public_origin);
+    let hosts = HostPolicy {
+        allowed_hosts: public.iter().map(|(_, a)| a.clone()).collect(),
+        allow_loopback: true,
+    };
+    let origins = OriginPolicy {
+        allowed_origins: public.iter().map(|(o, _)| o.clone()).collect(),
+        allow_loopback: true,
+    };
+    rules::check_host(&request.headers, &hosts)?;
+    rules::check_origin(&request.headers, &origins)?;
+    rules::check_method(&request.method, &[Method::POST])?;
+    rules::check_post_accept(&request.headers)?;
+    rules::check_content_type(&request.headers)
+}
+
+/// Parses the body and resolves its session: a new one for `initialize`,
+/// else the one sealed into `Mcp-Session-Id`.
+fn open_exchange(backend: &dyn Backend, request: &Request) -> Result<Exchange, Reply> {
+    let bad_message = |invalid: jsonrpc::InvalidMessage| {
+        Reply::json(StatusCode::BAD_REQUEST, &invalid.response())
+    };
+    let incoming = jsonrpc::parse(&request.body).map_err(bad_message)?;
+    let is_initialize =
+        matches!(&incoming, Incoming::Single(m) if m.method() == Some("initialize"));
+    let session = if is_initialize {
+        Session::default()
+    } else {
+        let id = rules::session_id(&request.headers)
+            .map_err(|r| Reply::rejected(&r))?
+            .ok_or_else(|| {
+                Reply::rejected(&Rejection::new(
+                    StatusCode::BAD_REQUEST,
+                    "Mcp-Session-Id header required",
+                ))
+            })?;
+        sealed::open(backend, id).ok_or_else(|| {
+            Reply::rejected(&Rejection::new(
+                StatusCode::NOT_FOUND,
+                "unknown or expired session",
+            ))
+        })?
+    };
+    let negotiated = session.protocol_version().map(str::to_owned);
+    if !is_initialize {
+        rules::check_protocol_version(&request.headers, negotiated.as_deref())
+            .map_err(|r| Reply::rejected(&r))?;
+    }
+    let incoming = if incoming.is_batch() {
+        let version = negotiated.as_deref().unwrap_or(version::LATEST);
+        jsonrpc::parse_with_version(&request.body, version).map_err(bad_message)?
+    } else {
+        incoming
+    };
+    Ok(Exchange {
+        session,
+        is_initialize,
+        batch: incoming.is_batch(),
+        messages: incoming.into_messages(),
+    })
+}
+
+/// Runs one `tools/call` and returns its JSON-RPC response.
+fn run(backend: &dyn Backend, catalog: &Catalog, call: &ToolCall) -> Value {
+    let Some(slot) = catalog.slot(&call.name) else {
+        let text = catalog::explain(ToolFailure::UnknownTool(&call.name));
+        return Server::tool_result(&call.id, catalog::failure(text));
+    };
+    let idempotency_key = catalog::idempotency_key(&call.arguments, call.meta.as_ref());
+    if let Err(message) = backend.begin_call(&call.name, idempotency_key) {
+        let text = format!("The server could not run this call; nothing was done: {message}");
+        return Server::tool_result(&call.id, catalog::failure(text));
+    }
+    let context = CallContext {
+        request_id: jsonrpc::id_value(&call.id).to_string(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+    };
+    let arguments = Value::Object(call.arguments.clone()).to_string();
+    let result = match backend.call(slot, &call.name, &arguments, &context) {
+        Ok(output) => catalog::output(output.text, output.structured.as_deref(), output.is_error),
+        Err(error) => catalog::failure(catalog::explain(match &error {
+            ToolError::UnknownTool(name) => ToolFailure::UnknownTool(name),
+            ToolError::InvalidArguments(m) => ToolFailure::InvalidArguments(m),
+            ToolError::Upstream(e) => ToolFailure::Upstream(upstream_failure(e)),
+            ToolError::Failed(m) => ToolFailure::Failed(m),
+        })),
+    };
+    Server::tool_result(&call.id, result)
+}
+
+fn upstream_failure(error: &UpstreamError) -> UpstreamFailure<'_> {
+    match error {
+        UpstreamError::InvalidRequest(m) => UpstreamFailure::InvalidRequest(m),
+        UpstreamError::RateLimited => UpstreamFailure::RateLimited,
+        UpstreamError::Timeout => UpstreamFailure::Timeout,
+        UpstreamError::Unavailable(m) => UpstreamFailure::Unavailable(m),
+        UpstreamError::BudgetExhausted => UpstreamFailure::BudgetExhausted,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,350 @@
+use http::{HeaderMap, HeaderValue, Method};
+use openphone_gateway_bindings::openphone::mcp::types::{ToolError, UpstreamError};
+use serde_json::{Value, json};
+
+use crate::fake::{Fake, descriptor};
+use crate::{Gateway, Mode, Reply, Request, Settings};
+
+const VERSION: &str = "2025-06-18";
+
+fn request(method: Method, path: &str, headers: &[(&str, &str)], body: &Value) -> Request {
+    let mut map = HeaderMap::new();
+    map.insert("host", HeaderValue::from_static("127.0.0.1:8000"));
+    map.insert(
+        "accept",
+        HeaderValue::from_static("application/json, text/event-stream"),
+    );
+    map.insert("content-type", HeaderValue::from_static("application/json"));
+    for (name, value) in headers {
+        map.insert(
+            http::HeaderName::from_bytes(name.as_bytes()).expect("valid name"),
+            HeaderValue::from_str(value).expect("valid value"),
+        );
+    }
+    Request {
+        method,
+        path: path.into(),
+        headers: map,
+        body: body.to_string().into_bytes(),
+    }
+}
+
+fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
+    (reply.headers.iter())
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn initialize(gateway: &Gateway, backend: &Fake) -> String {
+    let reply = gateway.handle(
+        backend,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[],
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": VERSION, "capabilities": {},
+                "clientInfo": {"name": "a client whose name is much longer than any id should carry", "version": "1"}}}),
+        ),
+    );
+    assert_eq!(reply.status, 200, "{:?}", reply.body_json());
+    let body = reply.body_json().expect("JSON");
+    assert_eq!(body["result"]["protocolVersion"], VERSION);
+    assert_eq!(body["result"]["serverInfo"]["name"], "openphone-mcp");
+    header(&reply, "mcp-session-id")
+        .expect("a session id")
+        .to_owned()
+}
+
+fn post(gateway: &Gateway, backend: &Fake, session: &str, body: &Value) -> Reply {
+    gateway.handle(
+        backend,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[
+                ("mcp-session-id", session),
+                ("mcp-protocol-version", VERSION),
+            ],
+            body,
+        ),
+    )
+}
+
+fn call(gateway: &Gateway, backend: &Fake, session: &str, name: &str, arguments: Value) -> Value {
+    let reply = post(
+        gateway,
+        backend,
+        session,
+        &json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": name, "arguments": arguments}}),
+    );
+    assert_eq!(reply.status, 200);
+    reply.body_json().expect("JSON")["result"].clone()
+}
+
+#[test]
+fn a_session_lives_in_its_id_and_serves_the_catalog_and_calls() {
+    let gateway = Gateway::new();
+    let backend = Fake::default();
+    let session = initialize(&gateway, &backend);
+    assert!(session.len() <= 256, "a session id is at most 256 bytes");
+
+    let initialized = post(
+        &gateway,
+        &backend,
+        &session,
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    assert_eq!(initialized.status, 202);
+
+    let listed = post(
+        &gateway,
+        &backend,
+        &session,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .body_json()
+    .expect("JSON");
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["send-message", "fetch-messages"]);
+    assert_eq!(
+        listed["result"]["tools"][0]["_meta"]["io.github.openphone-mcp/scope"],
+        "messages:send"
+    );
+
+    let result = call(
+        &gateway,
+        &backend,
+        &session,
+        "fetch-messages",
+        json!({"inbox": "PN1", "idempotencyKey": "k-1"}),
+    );
+    assert_eq!(result["isError"], false);
+    assert_eq!(result["structuredContent"], json!({"ok": true}));
+    let calls = backend.calls.borrow();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].0, 1, "routed to the component that listed it");
+    assert_eq!(calls[0].3.idempotency_key.as_deref(), Some("k-1"));
+    assert_eq!(calls[0].3.request_id, "7");
+    assert_eq!(
+        backend.begun.borrow().as_slice(),
+        [("fetch-messages".to_owned(), Some("k-1".to_owned()))]
+    );
+}
+
+#[test]
+fn tool_errors_are_results_with_is_error_and_the_native_wording() {
+    let gateway = Gateway::new();
+    let backend = Fake {
+        answer: |name, _| match name {
+            "send-message" => Err(ToolError::InvalidArguments("`to`: not E.164".into())),
+            _ => Err(ToolError::Upstream(UpstreamError::RateLimited)),
+        },
+        ..Fake::default()
+    };
+    let session = initialize(&gateway, &backend);
+    let invalid = call(&gateway, &backend, &session, "send-message", json!({}));
+    assert_eq!(invalid["isError"], true);
+    assert_eq!(
+        invalid["content"][0]["text"],
+        "Invalid arguments: `to`: not E.164"
+    );
+    let limited = call(&gateway, &backend, &session, "fetch-messages", json!({}));
+    assert_eq!(limited["isError"], true);
+    assert!(
+        limited["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("rate-limiting"))
+    );
+    // An unknown tool is a protocol error, as natively, and runs nothing.
+    let unknown = post(
+        &gateway,
+        &backend,
+        &session,
+        &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "nope"}}),
+    )
+    .body_json()
+    .expect("JSON");
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    assert_eq!(backend.calls.borrow().len(), 2);
+}
+
+#[test]
+fn sessions_are_required_checked_and_expire() {
+    let gateway = Gateway::new();
+    let backend = Fake::default();
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let missing = gateway.handle(
+        &backend,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[("mcp-protocol-version", VERSION)],
+            &list,
+        ),
+    );
+    assert_eq!(missing.status, 400);
+    assert_eq!(post(&gateway, &backend, "forged.id", &list).status, 404);
+    let session = initialize(&gateway, &backend);
+    assert_eq!(post(&gateway, &backend, &session, &list).status, 200);
+    // The wrong protocol version header.
+    let wrong = gateway.handle(
+        &backend,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[
+                ("mcp-session-id", &session),
+                ("mcp-protocol-version", "2025-03-26"),
+            ],
+            &list,
+        ),
+    );
+    assert_eq!(wrong.status, 400);
+    backend.now.set(backend.now.get() + 25 * 60 * 60);
+    assert_eq!(
+        post(&gateway, &backend, &session, &list).status,
+        404,
+        "expired"
+    );
+}
+
+#[test]
+fn transport_rules_hold_before_anything_runs() {
+    let gateway = Gateway::new();
+    let backend = Fake::default();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}});
+    let status = |headers: &[(&str, &str)], method: Method| {
+        gateway
+            .handle(&backend, &request(method, "/mcp", headers, &body))
+            .status
+    };
+    assert_eq!(status(&[("host", "evil.example")], Method::POST), 403);
+    assert_eq!(
+        status(&[("host", "mcp.example.com")], Method::POST),
+        200,
+        "public_url's host"
+    );
+    assert_eq!(
+        status(&[("origin", "https://evil.example")], Method::POST),
+        403
+    );
+    assert_eq!(status(&[("accept", "application/json")], Method::POST), 406);
+    assert_eq!(status(&[("content-type", "text/plain")], Method::POST), 415);
+    let get = gateway.handle(&backend, &request(Method::GET, "/mcp", &[], &body));
+    assert_eq!(get.status, 405);
+    assert_eq!(header(&get, "allow"), Some("POST"));
+    assert_eq!(status(&[], Method::DELETE), 405);
+    let mut big = request(Method::POST, "/mcp", &[], &body);
+    big.body = vec![b' '; crate::routes::MAX_BODY + 1];
+    assert_eq!(gateway.handle(&backend, &big).status, 413);
+    let reply = gateway.handle(&backend, &request(Method::GET, "/elsewhere", &[], &body));
+    assert_eq!(reply.status, 404);
+    assert_eq!(header(&reply, "x-content-type-options"), Some("nosniff"));
+}
+
+#[test]
+fn health_and_configuration_faults_are_explicit() {
+    let gateway = Gateway::new();
+    let health = gateway.handle(
+        &Fake::default(),
+        &request(Method::GET, "/health", &[], &json!({})),
+    );
+    assert_eq!(
+        health.body_json(),
+        Some(json!({"status": "ok", "mode": "single-user"}))
+    );
+
+    let unset = Fake {
+        settings: Err("set openphone_api_key".into()),
+        ..Fake::default()
+    };
+    let health = gateway.handle(&unset, &request(Method::GET, "/health", &[], &json!({})));
+    assert_eq!(health.status, 503);
+    let mcp = gateway.handle(
+        &unset,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[],
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+        ),
+    );
+    assert_eq!(mcp.status, 503);
+
+    let oauth = Fake {
+        settings: Ok(Settings {
+            mode: Mode::OAuth,
+            public_url: None,
+        }),
+        ..Fake::default()
+    };
+    let mcp = gateway.handle(
+        &oauth,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[],
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+        ),
+    );
+    assert_eq!(mcp.status, 503, "OAuth needs the auth component");
+
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}});
+    let clash = Fake {
+        slots: vec![
+            vec![descriptor("send-message", "messages:send")],
+            vec![descriptor("send-message", "messages:send")],
+        ],
+        ..Fake::default()
+    };
+    let reply = gateway.handle(&clash, &request(Method::POST, "/mcp", &[], &init));
+    assert_eq!(reply.status, 500);
+    let odd_scope = Fake {
+        slots: vec![vec![descriptor("x", "admin:everything")]],
+        ..Fake::default()
+    };
+    let reply = gateway.handle(&odd_scope, &request(Method::POST, "/mcp", &[], &init));
+    assert_eq!(reply.status, 500);
+}
+
+#[test]
+fn a_batch_is_answered_as_an_array_under_2025_03_26() {
+    let gateway = Gateway::new();
+    let backend = Fake::default();
+    let reply = gateway.handle(
+        &backend,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[],
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-03-26", "capabilities": {},
+                "clientInfo": {"name": "c", "version": "1"}}}),
+        ),
+    );
+    let session = header(&reply, "mcp-session-id").expect("id").to_owned();
+    let batch = gateway.handle(
+        &backend,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[
+                ("mcp-session-id", &session),
+                ("mcp-protocol-version", "2025-03-26"),
+            ],
+            &json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]),
+        ),
+    );
+    let body = batch.body_json().expect("JSON");
+    assert_eq!(body.as_array().map(Vec::len), Some(2), "{body}");
+}

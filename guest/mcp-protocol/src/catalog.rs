@@ -1,0 +1,179 @@
+//! Tool descriptors and tool outcomes as MCP values, the same for every
+//! host: a descriptor becomes a `Tool` (scope in `_meta`), an outcome a
+//! `CallToolResult` whose text a model can act on.
+//!
+//! The inputs are plain fields, not WIT types: each host has its own
+//! bindings of the same records.
+
+use rmcp::model::{CallToolResult, ContentBlock as Content, Tool};
+use serde_json::Value;
+
+/// `_meta` key under which a listed tool names the OAuth scope it needs.
+pub const SCOPE_META: &str = "io.github.openphone-mcp/scope";
+
+/// Every OAuth scope a grant can hold and a tool may ask for, in the order
+/// `401` challenges list them.
+pub const OFFERED_SCOPES: [&str; 4] = [
+    "messages:send",
+    "messages:read",
+    "contacts:write",
+    "calls:read",
+];
+
+/// Argument name, and `_meta` key, under which a client passes an
+/// idempotency key for a call.
+pub const IDEMPOTENCY_ARGUMENT: &str = "idempotencyKey";
+pub const IDEMPOTENCY_META: &str = "io.github.openphone-mcp/idempotency-key";
+
+/// The idempotency key a `tools/call` carries: the argument, else `_meta`.
+pub fn idempotency_key<'a>(
+    arguments: &'a serde_json::Map<String, Value>,
+    meta: Option<&'a serde_json::Map<String, Value>>,
+) -> Option<&'a str> {
+    arguments
+        .get(IDEMPOTENCY_ARGUMENT)
+        .or_else(|| meta.and_then(|m| m.get(IDEMPOTENCY_META)))
+        .and_then(Value::as_str)
+}
+
+/// A tool component's descriptor, borrowed from whichever bindings hold it.
+#[derive(Debug, Clone, Copy)]
+pub struct Descriptor<'a> {
+    pub name: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub input_schema: &'a str,
+    pub output_schema: Option<&'a str>,
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+    pub scope: &'a str,
+}
+
+/// The descriptor as an MCP tool; `Err` when a schema is not JSON.
+pub fn tool(d: Descriptor<'_>) -> Result<Tool, serde_json::Error> {
+    let input: Value = serde_json::from_str(d.input_schema)?;
+    let output: Option<Value> = d.output_schema.map(serde_json::from_str).transpose()?;
+    let mut tool = serde_json::json!({
+        "name": d.name,
+        "title": d.title,
+        "description": d.description,
+        "inputSchema": input,
+        "annotations": {
+            "title": d.title,
+            "readOnlyHint": d.read_only,
+            "destructiveHint": d.destructive,
+            "idempotentHint": d.idempotent,
+            "openWorldHint": d.open_world,
+        },
+        "_meta": { SCOPE_META: d.scope },
+    });
+    if let Some(output) = output {
+        tool["outputSchema"] = output;
+    }
+    serde_json::from_value(tool)
+}
+
+/// A tool's own result: `text` for the model, `structured` (JSON text, kept
+/// when it parses) for programs; `is_error` when the tool ran but failed.
+pub fn output(text: String, structured: Option<&str>, is_error: bool) -> CallToolResult {
+    let structured = structured.and_then(|s| serde_json::from_str::<Value>(s).ok());
+    let mut result = if is_error {
+        CallToolResult::error(vec![Content::text(text)])
+    } else {
+        CallToolResult::success(vec![Content::text(text)])
+    };
+    result.structured_content = structured;
+    result
+}
+
+/// A call that failed before producing output, reported with `isError`.
+pub fn failure(text: String) -> CallToolResult {
+    CallToolResult::error(vec![Content::text(text)])
+}
+
+/// Why the API could not be used, as `upstream-error` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure<'a> {
+    InvalidRequest(&'a str),
+    RateLimited,
+    Timeout,
+    Unavailable(&'a str),
+    BudgetExhausted,
+}
+
+/// Why a tool call produced no output, as `tool-error` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolFailure<'a> {
+    UnknownTool(&'a str),
+    InvalidArguments(&'a str),
+    Upstream(UpstreamFailure<'a>),
+    Failed(&'a str),
+}
+
+/// The text a model is shown for a [`ToolFailure`].
+pub fn explain(failure: ToolFailure<'_>) -> String {
+    match failure {
+        ToolFailure::InvalidArguments(m) => format!("Invalid arguments: {m}"),
+        ToolFailure::UnknownTool(name) => format!("Unknown tool: {name}"),
+        ToolFailure::Upstream(e) => explain_upstream(e),
+        ToolFailure::Failed(m) => m.to_owned(),
+    }
+}
+
+/// Wording for upstream errors a tool passed through unexplained.
+pub fn explain_upstream(error: UpstreamFailure<'_>) -> String {
+    match error {
+        UpstreamFailure::InvalidRequest(m) => format!("The request to OpenPhone was not sent: {m}"),
+        UpstreamFailure::RateLimited => {
+            "OpenPhone is rate-limiting this account (10 requests per second). Wait a moment and try again.".into()
+        }
+        UpstreamFailure::Timeout => "OpenPhone did not answer in time.".into(),
+        UpstreamFailure::Unavailable(m) => format!("OpenPhone is unavailable: {m}"),
+        UpstreamFailure::BudgetExhausted => {
+            "This call made as many OpenPhone requests as one call may.".into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_become_tools_with_their_scope() {
+        let tool = tool(Descriptor {
+            name: "send-message",
+            title: "Send a text",
+            description: "Sends one SMS.",
+            input_schema: r#"{"type":"object"}"#,
+            output_schema: Some(r#"{"type":"object"}"#),
+            read_only: false,
+            destructive: false,
+            idempotent: false,
+            open_world: true,
+            scope: "messages:send",
+        })
+        .expect("valid schemas");
+        let json = serde_json::to_value(&tool).expect("serializes");
+        assert_eq!(json["name"], "send-message");
+        assert_eq!(json["annotations"]["openWorldHint"], true);
+        assert_eq!(json["_meta"][SCOPE_META], "messages:send");
+        assert_eq!(json["outputSchema"]["type"], "object");
+    }
+
+    #[test]
+    fn outputs_keep_structured_json_and_the_error_flag() {
+        let ok = output("sent".into(), Some(r#"{"id":"AC1"}"#), false);
+        assert_eq!(ok.is_error, Some(false));
+        assert_eq!(
+            ok.structured_content,
+            Some(serde_json::json!({"id": "AC1"}))
+        );
+        let failed = output("refused".into(), Some("not json"), true);
+        assert_eq!(failed.is_error, Some(true));
+        assert_eq!(failed.structured_content, None);
+        assert!(explain_upstream(UpstreamFailure::Unavailable("down")).contains("down"));
+    }
+}
