@@ -22,7 +22,12 @@ const AUTH: &str = "openphone-auth";
 /// Components only tests load.
 const TEST_COMPONENTS: &[&str] = &["hostile-tool"];
 /// Components composed around the tools for other hosts (`hosts/build`).
-const COMPOSED: &[&str] = &["openphone-gateway", "broker-wasmtime", "wasi-deny"];
+const COMPOSED: &[&str] = &[
+    "openphone-gateway",
+    "broker-wasmtime",
+    "broker-spin",
+    "wasi-deny",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));

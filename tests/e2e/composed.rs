@@ -22,9 +22,9 @@ use crate::harness::{assert_no_secret, collect_lines};
 use crate::http_rules::Session;
 
 /// What `hostile-stdout` writes (the hostile crate's `PLANTED`).
-const PLANTED_STDOUT: &str = "PLANTED-STDOUT-SECRET-7f3a";
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-const GOLDEN: &str = concat!(
+pub const PLANTED_STDOUT: &str = "PLANTED-STDOUT-SECRET-7f3a";
+pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+pub const GOLDEN: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/e2e/golden/tools-list.json"
 );
@@ -135,7 +135,7 @@ impl Drop for Serve {
 
 /// The composed app's JSON log lines (`wasmtime serve` prefixes each line
 /// of the component's stderr with `stderr [N] :: `).
-fn json_lines(output: &[String]) -> Vec<Value> {
+pub fn json_lines(output: &[String]) -> Vec<Value> {
     output
         .iter()
         .filter_map(|line| line.split_once(" :: ").map(|(_, rest)| rest))
@@ -143,7 +143,7 @@ fn json_lines(output: &[String]) -> Vec<Value> {
         .collect()
 }
 
-async fn call(session: &Session, tool: &str, arguments: Value) -> Value {
+pub async fn call(session: &Session, tool: &str, arguments: Value) -> Value {
     let reply = session
         .request(
             "tools/call",
@@ -154,7 +154,7 @@ async fn call(session: &Session, tool: &str, arguments: Value) -> Value {
     reply["result"].clone()
 }
 
-fn text(result: &Value) -> &str {
+pub fn text(result: &Value) -> &str {
     result["content"][0]["text"].as_str().unwrap_or_default()
 }
 
@@ -271,6 +271,7 @@ async fn a_hostile_tool_is_contained_on_wasmtime_serve() {
     let hostile_app = app.path().join("hostile.wasm");
     compose_with(
         &wac,
+        "broker-wasmtime",
         "send-message",
         openphone_guest_artifacts::HOSTILE_TOOL,
         &hostile_app,
@@ -395,16 +396,18 @@ fn nested_component_hashes(bytes: &[u8]) -> Vec<String> {
     hashes
 }
 
-/// Composes the wasmtime app with `replacement` in `slot`'s place.
-fn compose_with(wac: &Path, slot: &str, replacement: &str, out: &Path) {
+/// Composes the app with `broker` (a crate of `COMPOSED`) and
+/// `replacement` in `slot`'s place.
+pub fn compose_with(wac: &Path, broker: &str, slot: &str, replacement: &str, out: &Path) {
     let mut command = Command::new(wac);
     command
         .arg("compose")
-        .arg(Path::new(ROOT).join("hosts/wasmtime.wac"));
+        .arg(Path::new(ROOT).join("hosts/app.wac"));
     for (krate, path) in openphone_guest_artifacts::COMPOSED {
         let package = match *krate {
             "openphone-gateway" => "gateway",
-            "broker-wasmtime" => "broker",
+            chosen if chosen == broker => "broker",
+            other if other.starts_with("broker-") => continue,
             other => other,
         };
         command

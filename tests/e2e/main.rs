@@ -17,4 +17,5 @@ mod rate_limits;
 mod read_tools;
 mod retention;
 mod sandbox;
+mod spin;
 mod upstream;

@@ -1,5 +1,5 @@
 //! The broker's exports over a [`Platform`]: one composed instance serves
-//! one HTTP request, so the call bound by `begin-call`, its ledger and the
+//! one HTTP request, so the call bound by `begin-call`, its write count and the
 //! pacing clock live in this instance's memory.
 
 use std::cell::{Cell, RefCell};
@@ -12,7 +12,7 @@ use crate::bindings::exports::openphone::mcp::types::{
 use crate::bindings::exports::openphone::mcp::{ledger as wit_ledger, log, upstream};
 use crate::bindings::wasi::clocks0_2_6::monotonic_clock;
 use crate::http::{self, Failure, Verb};
-use crate::ledger::MemoryLedger;
+use crate::ledger::Writes;
 use crate::request::ApiBase;
 use crate::session::{self, SessionKey};
 use crate::{Platform, StoreError, ledger, pacing, redact, settings};
@@ -31,7 +31,7 @@ struct Call {
     grant: Option<String>,
     idempotency_key: Option<String>,
     requests: u32,
-    ledger: MemoryLedger,
+    writes: Writes,
 }
 
 thread_local! {
@@ -98,7 +98,7 @@ impl<P: Platform> broker::Guest for Broker<P> {
             grant,
             idempotency_key,
             requests: 0,
-            ledger: MemoryLedger::default(),
+            writes: Writes::default(),
         }));
         Ok(())
     }
@@ -172,6 +172,16 @@ fn ledger_scope<P: Platform>() -> Option<(String, String, String)> {
     Some((workspace, tool, key))
 }
 
+/// A host that keeps nothing between requests cannot record an outcome
+/// for a retry, so a tool that needs a ledger does not act.
+fn no_store() -> LedgerError {
+    LedgerError::Unavailable(
+        "this host keeps no state between requests, so no outcome can be recorded for a retry \
+         (bulk sends need the native server or Spin)"
+            .into(),
+    )
+}
+
 fn refused(e: impl std::fmt::Display) -> LedgerError {
     LedgerError::Refused(e.to_string())
 }
@@ -181,10 +191,7 @@ fn ledger_get<P: Platform>(item: &str) -> Result<Option<String>, LedgerError> {
     ledger::check_item(item).map_err(refused)?;
     match P::load(&ledger::durable_key(&workspace, &tool, &key, item)) {
         Ok(stored) => Ok(stored.and_then(|s| ledger::unexpired(&s, now_secs()))),
-        Err(StoreError::Absent) => CALL.with_borrow(|call| match call {
-            Some(call) => call.ledger.get(item).map_err(refused),
-            None => Err(LedgerError::NoKey),
-        }),
+        Err(StoreError::Absent) => Err(no_store()),
         Err(StoreError::Failed(m)) => Err(LedgerError::Unavailable(m)),
     }
 }
@@ -192,16 +199,13 @@ fn ledger_get<P: Platform>(item: &str) -> Result<Option<String>, LedgerError> {
 fn ledger_put<P: Platform>(item: &str, entry: &str) -> Result<(), LedgerError> {
     let (workspace, tool, key) = ledger_scope::<P>().ok_or(LedgerError::NoKey)?;
     CALL.with_borrow_mut(|call| match call {
-        Some(call) => call.ledger.count_write(item, entry).map_err(refused),
+        Some(call) => call.writes.count(item, entry).map_err(refused),
         None => Err(LedgerError::NoKey),
     })?;
     let stored = ledger::stored(entry, now_secs());
     match P::store(&ledger::durable_key(&workspace, &tool, &key, item), &stored) {
         Ok(()) => Ok(()),
-        Err(StoreError::Absent) => CALL.with_borrow_mut(|call| match call {
-            Some(call) => call.ledger.put(item, entry).map_err(refused),
-            None => Err(LedgerError::NoKey),
-        }),
+        Err(StoreError::Absent) => Err(no_store()),
         Err(StoreError::Failed(m)) => Err(LedgerError::Unavailable(m)),
     }
 }

@@ -1,9 +1,8 @@
-//! The per-call ledger's rules, over whatever keeps the entries: the same
-//! limits as the native host (items of at most 256 bytes, JSON entries of at
-//! most 4 KiB, 5 000 writes per call), and the form entries take in a
-//! durable key-value store (kept seven days, as natively).
-
-use std::collections::HashMap;
+//! The per-call ledger's rules: the same limits as the native host (items
+//! of at most 256 bytes, JSON entries of at most 4 KiB, 5 000 writes per
+//! call), and the form entries take in the host's durable key-value store
+//! (kept seven days, as natively). A host without one has no ledger: an
+//! entry kept only for the request would let a retry act twice.
 
 use sha2::{Digest, Sha256};
 
@@ -27,29 +26,17 @@ pub enum Refusal {
     TooManyWrites,
 }
 
-/// Entries of one idempotency key, kept in memory for as long as the
-/// component instance lives (one request on `wasmtime serve`).
+/// What one call has written to its ledger: the count the per-call limit
+/// is checked against.
 #[derive(Debug, Default)]
-pub struct MemoryLedger {
-    entries: HashMap<String, String>,
-    writes: u32,
+pub struct Writes {
+    count: u32,
 }
 
-impl MemoryLedger {
-    pub fn get(&self, item: &str) -> Result<Option<String>, Refusal> {
-        check_item(item)?;
-        Ok(self.entries.get(item).cloned())
-    }
-
-    pub fn put(&mut self, item: &str, entry: &str) -> Result<(), Refusal> {
-        self.count_write(item, entry)?;
-        self.entries.insert(item.to_owned(), entry.to_owned());
-        Ok(())
-    }
-
+impl Writes {
     /// Checks `item` and `entry` and counts one write of this call; the
     /// caller writes the entry where it keeps them.
-    pub fn count_write(&mut self, item: &str, entry: &str) -> Result<(), Refusal> {
+    pub fn count(&mut self, item: &str, entry: &str) -> Result<(), Refusal> {
         check_item(item)?;
         if entry.len() > MAX_ENTRY_BYTES {
             return Err(Refusal::EntryTooLarge);
@@ -57,10 +44,10 @@ impl MemoryLedger {
         if serde_json::from_str::<serde_json::Value>(entry).is_err() {
             return Err(Refusal::NotJson);
         }
-        if self.writes >= MAX_WRITES_PER_CALL {
+        if self.count >= MAX_WRITES_PER_CALL {
             return Err(Refusal::TooManyWrites);
         }
-        self.writes += 1;
+        self.count += 1;
         Ok(())
     }
 }
@@ -137,26 +124,24 @@ mod tests {
     }
 
     #[test]
-    fn limits_hold_and_nothing_is_written_when_refused() {
-        let mut ledger = MemoryLedger::default();
-        assert_eq!(ledger.put("+15555550123", r#"{"state":"sending"}"#), Ok(()));
+    fn limits_hold_and_refused_writes_do_not_count() {
+        let mut writes = Writes::default();
         assert_eq!(
-            ledger.get("+15555550123"),
-            Ok(Some(r#"{"state":"sending"}"#.into()))
+            writes.count("+15555550123", r#"{"state":"sending"}"#),
+            Ok(())
         );
         assert_eq!(
-            ledger.put(&"i".repeat(257), "{}"),
+            writes.count(&"i".repeat(257), "{}"),
             Err(Refusal::ItemTooLong)
         );
         assert_eq!(
-            ledger.put("a", &format!("\"{}\"", "x".repeat(5000))),
+            writes.count("a", &format!("\"{}\"", "x".repeat(5000))),
             Err(Refusal::EntryTooLarge)
         );
-        assert_eq!(ledger.put("a", "not json"), Err(Refusal::NotJson));
-        assert_eq!(ledger.get("a"), Ok(None));
+        assert_eq!(writes.count("a", "not json"), Err(Refusal::NotJson));
         for n in 1..MAX_WRITES_PER_CALL {
-            assert_eq!(ledger.put(&n.to_string(), "1"), Ok(()));
+            assert_eq!(writes.count(&n.to_string(), "1"), Ok(()));
         }
-        assert_eq!(ledger.put("last", "1"), Err(Refusal::TooManyWrites));
+        assert_eq!(writes.count("last", "1"), Err(Refusal::TooManyWrites));
     }
 }

@@ -1,0 +1,420 @@
+//! The composed app on Fermyon Spin 3.6.3 (`spin up` of the repository's
+//! `spin.toml`), against the simulator: the same tools and rules as
+//! natively, settings as `SPIN_VARIABLE_*`, bulk sends that resume from the
+//! key-value store across requests, and a hostile tool contained.
+//!
+//! Spin comes from `SPIN`, PATH or `../shared/tools/spin/spin`; where none
+//! exists the tests say so in one line and pass, except under `CI`.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openphone_sim::{ALICE, BOB, BUSINESS_KEY, CAROL, SALES_NUMBER, Simulator};
+use serde_json::{Value, json};
+
+use crate::composed::{GOLDEN, PLANTED_STDOUT, ROOT, call, compose_with, program, text};
+use crate::harness::{assert_no_secret, collect_lines};
+use crate::http_rules::Session;
+
+/// The Spin CLI: `$SPIN`, `spin` on PATH, or the one built for this
+/// workplace beside the checkout.
+fn spin_cli() -> Option<PathBuf> {
+    let beside = Path::new(ROOT).join("../shared/tools/spin/spin");
+    if std::env::var_os("SPIN").is_none() && beside.is_file() {
+        return Some(beside);
+    }
+    program("spin", "SPIN")
+}
+
+/// `spin up` of a manifest, with its state and logs in a directory of its own.
+struct SpinUp {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl SpinUp {
+    fn start(spin: &Path, manifest: &Path, sim: &Simulator, key: &str, extra: &[&str]) -> SpinUp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(spin)
+            // `spin up` runs the trigger as a child process: the test
+            // ends the whole group.
+            .process_group(0)
+            .arg("up")
+            .arg("--from")
+            .arg(manifest)
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .arg("--log-dir")
+            .arg(dir.path().join("logs"))
+            .args(extra)
+            // Settings as an operator passes them.
+            .env("SPIN_VARIABLE_OPENPHONE_API_KEY", key)
+            .env("SPIN_VARIABLE_OPENPHONE_API_BASE_URL", sim.base_url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spin up starts");
+        let output = collect_lines(child.stderr.take().expect("piped"));
+        let stdout = child.stdout.take().expect("piped");
+        let sink = Arc::clone(&output);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().expect("log lock").push(line);
+            }
+        });
+        let started = Instant::now();
+        let url = loop {
+            let banner = (output.lock().expect("log lock").iter())
+                .find_map(|line| line.strip_prefix("Serving ").map(str::to_owned));
+            if let Some(url) = banner {
+                break url.trim().to_owned();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "spin up did not start: {:?}",
+                output.lock().expect("log lock")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        SpinUp {
+            child,
+            url,
+            dir,
+            output,
+        }
+    }
+
+    fn mcp(&self) -> String {
+        format!("{}/mcp", self.url)
+    }
+
+    /// Spin's own output and the component's stdout and stderr.
+    fn logs(&self) -> Vec<String> {
+        let mut lines = self.output.lock().expect("log lock").clone();
+        for stream in ["stdout", "stderr"] {
+            let file = self
+                .dir
+                .path()
+                .join(format!("logs/openphone-mcp_{stream}.txt"));
+            if let Ok(text) = std::fs::read_to_string(file) {
+                lines.extend(text.lines().map(str::to_owned));
+            }
+        }
+        lines
+    }
+}
+
+impl Drop for SpinUp {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spin_app() -> Option<(PathBuf, PathBuf)> {
+    let spin = spin_cli()?;
+    let app = Path::new(ROOT).join("dist/spin/openphone-mcp.wasm");
+    if !app.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "dist/spin/openphone-mcp.wasm is missing: run spin build (or hosts/build)"
+        );
+        eprintln!("skipped: dist/spin/openphone-mcp.wasm is missing (run spin build)");
+        return None;
+    }
+    Some((spin, Path::new(ROOT).join("spin.toml")))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spin_up_serves_the_same_tools_by_the_same_rules() {
+    let Some((spin, manifest)) = spin_app() else {
+        return;
+    };
+    let sim = Simulator::start().await.unwrap();
+    let up = SpinUp::start(&spin, &manifest, &sim, BUSINESS_KEY, &[]);
+
+    let health: Value = reqwest::get(format!("{}/health", up.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health, json!({"status": "ok", "mode": "single-user"}));
+    let session = Session::open(&up.mcp()).await;
+    let listed = session.request("tools/list", json!({})).await;
+    let golden: Value = serde_json::from_str(&std::fs::read_to_string(GOLDEN).unwrap()).unwrap();
+    assert_eq!(listed["result"]["tools"], golden);
+
+    let sent = call(
+        &session,
+        "send-message",
+        json!({ "from": SALES_NUMBER, "to": ALICE, "content": "Hello from Spin" }),
+    )
+    .await;
+    assert_eq!(sent["isError"], false, "{sent}");
+    let posts: Vec<_> = (sim.requests().into_iter())
+        .filter(|r| r.method == "POST" && r.path == "/v1/messages")
+        .collect();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].api_key.as_deref(), Some(BUSINESS_KEY));
+
+    let before = sim.requests().len();
+    let bad = call(
+        &session,
+        "send-message",
+        json!({ "from": SALES_NUMBER, "to": "+1", "content": "x" }),
+    )
+    .await;
+    assert_eq!(bad["isError"], true, "{bad}");
+    assert!(text(&bad).starts_with("Invalid arguments: `to`"), "{bad}");
+    assert_eq!(sim.requests().len(), before, "bad input sends nothing");
+    let read = call(
+        &session,
+        "fetch-messages",
+        json!({ "inbox": SALES_NUMBER, "participant": ALICE, "maxResults": 3 }),
+    )
+    .await;
+    assert_eq!(read["isError"], false, "{read}");
+
+    sim.assert_conformant();
+    let logs = up.logs();
+    assert_no_secret(&logs, &[BUSINESS_KEY]);
+    assert!(
+        logs.iter().any(|l| l.contains(r#""tool":"send-message""#)),
+        "the component's log lines reach Spin's log: {logs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bulk_send_retried_on_spin_texts_nobody_twice() {
+    let Some((spin, manifest)) = spin_app() else {
+        return;
+    };
+    let sim = Simulator::start().await.unwrap();
+    let up = SpinUp::start(&spin, &manifest, &sim, BUSINESS_KEY, &[]);
+    let session = Session::open(&up.mcp()).await;
+    let arguments = json!({
+        "from": SALES_NUMBER, "content": "Closed Monday.", "idempotencyKey": "spin-closed-monday",
+        "recipients": [ALICE, BOB, CAROL],
+    });
+    let first = call(&session, "bulk-messages", arguments.clone()).await;
+    assert_eq!(first["structuredContent"]["sent"], 3, "{first}");
+    // Another request — another component instance — with the same key.
+    let again = call(&session, "bulk-messages", arguments).await;
+    assert_eq!(again["structuredContent"]["sent"], 3, "{again}");
+    let recipients = again["structuredContent"]["recipients"].as_array().unwrap();
+    assert!(
+        recipients.iter().all(|r| r["earlierCall"] == true),
+        "every outcome comes from the key-value store: {again}"
+    );
+    assert_eq!(sim.sent_messages().len(), 3, "nobody was texted twice");
+    sim.assert_conformant();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_tool_is_contained_on_spin() {
+    let (Some((spin, _)), Some(wac)) = (spin_app(), program("wac", "WAC")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("hostile.wasm");
+    compose_with(
+        &wac,
+        "broker-spin",
+        "send-message",
+        openphone_guest_artifacts::HOSTILE_TOOL,
+        &app,
+    );
+    // The repository's manifest, with the hostile app as its source and
+    // every grant Spin can give a component.
+    let manifest = std::fs::read_to_string(Path::new(ROOT).join("spin.toml")).unwrap();
+    let manifest = manifest
+        .replace(
+            r#"source = "dist/spin/openphone-mcp.wasm""#,
+            &format!("source = {:?}\nenvironment = {{ HOSTILE_ENV_SECRET = \"ENV-SECRET-93c2\" }}\nfiles = [{{ source = \"granted\", destination = \"/\" }}]", app.display().to_string()),
+        )
+        .replace(
+            r#"allowed_outbound_hosts = ["{{ openphone_api_base_url }}"]"#,
+            r#"allowed_outbound_hosts = ["{{ openphone_api_base_url }}", "*://*:*"]"#,
+        );
+    let manifest = manifest
+        .split("[component.openphone-mcp.build]")
+        .next()
+        .unwrap()
+        .to_owned();
+    std::fs::create_dir(dir.path().join("granted")).unwrap();
+    std::fs::write(dir.path().join("granted/secret.txt"), "FILE-SECRET-5e1d").unwrap();
+    let manifest_path = dir.path().join("spin.toml");
+    std::fs::write(&manifest_path, manifest).unwrap();
+
+    let sim = Simulator::start().await.unwrap();
+    let up = SpinUp::start(
+        &spin,
+        &manifest_path,
+        &sim,
+        BUSINESS_KEY,
+        &[
+            "--request-timeout",
+            "5s",
+            "--max-instance-memory",
+            "134217728",
+        ],
+    );
+    let session = Session::open(&up.mcp()).await;
+
+    let env = call(&session, "hostile-env", json!({})).await;
+    assert!(
+        text(&env).starts_with("env vars: 0; names: []; args: 0"),
+        "{env}"
+    );
+    let files = call(&session, "hostile-files", json!({})).await;
+    assert!(
+        !text(&files).contains("READ") && !text(&files).contains("LISTED"),
+        "{files}"
+    );
+    let socket = call(
+        &session,
+        "hostile-socket",
+        json!({"addr": sim.base_url().trim_start_matches("http://")}),
+    )
+    .await;
+    assert!(
+        text(&socket).contains("denied") && !text(&socket).contains("connected"),
+        "{socket}"
+    );
+    let escape = call(
+        &session,
+        "hostile-request",
+        json!({"method": "get", "path": "/../__sim/requests"}),
+    )
+    .await;
+    assert!(text(&escape).contains("not sent"), "{escape}");
+    let stdout = call(&session, "hostile-stdout", json!({})).await;
+    assert_eq!(stdout["isError"], false, "{stdout}");
+
+    let client = reqwest::Client::new();
+    let runaway = |name: &str, wait: Duration| {
+        client
+            .post(up.mcp())
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &session.id)
+            .header("mcp-protocol-version", &session.version)
+            .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                          "params": {"name": name, "arguments": {}}}))
+            .timeout(wait)
+            .send()
+    };
+    // Unbounded memory: the instance hits --max-instance-memory and traps.
+    let started = Instant::now();
+    let hog = runaway("hostile-hog", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(hog.status(), 500, "the hog is stopped");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // An endless loop: Spin 3.6.3 does not interrupt guest code (its
+    // --request-timeout ends the wait, not the loop), so that request
+    // never answers; other requests go on being served meanwhile.
+    let spinning = runaway("hostile-spin", Duration::from_secs(8));
+    let (spun, echo) = tokio::join!(spinning, async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        call(&session, "hostile-echo", json!({"during": "the loop"})).await
+    });
+    assert!(
+        spun.map_or(true, |r| r.status().as_u16() >= 500),
+        "the loop yields no result"
+    );
+    assert_eq!(echo["isError"], false, "served while a loop runs: {echo}");
+    let echo = call(&session, "hostile-echo", json!({"still": "serving"})).await;
+    assert_eq!(echo["isError"], false, "{echo}");
+
+    assert_no_secret(
+        &up.logs(),
+        &[
+            BUSINESS_KEY,
+            PLANTED_STDOUT,
+            "FILE-SECRET-5e1d",
+            "ENV-SECRET-93c2",
+        ],
+    );
+}
+
+/// Checks `component` against the world `world` of a WIT directory made of
+/// Spin's own packages (`../shared/spin-wit/<version>/wit`) and `extra`.
+fn targets(wasm_tools: &Path, version: &str, world_wit: &str, component: &Path) -> (bool, String) {
+    let spin_wit = Path::new(ROOT).join(format!("../shared/spin-wit/{version}/wit"));
+    let dir = tempfile::tempdir().unwrap();
+    let deps = dir.path().join("deps");
+    std::fs::create_dir_all(deps.join("spin-up")).unwrap();
+    for entry in std::fs::read_dir(spin_wit.join("deps")).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), deps.join(entry.file_name())).unwrap();
+    }
+    std::fs::copy(spin_wit.join("world.wit"), deps.join("spin-up/world.wit")).unwrap();
+    std::fs::write(dir.path().join("check.wit"), world_wit).unwrap();
+    let output = Command::new(wasm_tools)
+        .args(["component", "targets"])
+        .arg(dir.path())
+        .arg(component)
+        .args(["--world", "app"])
+        .output()
+        .expect("wasm-tools runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_spin_app_fits_what_spin_3_and_4_host() {
+    let Some(wasm_tools) = program("wasm-tools", "WASM_TOOLS") else {
+        return;
+    };
+    if !Path::new(ROOT).join("../shared/spin-wit").is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/spin-wit is required under CI"
+        );
+        eprintln!("skipped: ../shared/spin-wit (Spin's WIT) is not beside the checkout");
+        return;
+    }
+    let spin_app = Path::new(ROOT).join("dist/spin/openphone-mcp.wasm");
+    let wasmtime_app = Path::new(ROOT).join("dist/wasmtime/openphone-mcp.wasm");
+    if !spin_app.is_file() || !wasmtime_app.is_file() {
+        assert!(std::env::var_os("CI").is_none(), "run hosts/build first");
+        eprintln!("skipped: dist/ is not built (run hosts/build)");
+        return;
+    }
+    // Spin's own `platform` world (WASI 0.2.6 CLI and outgoing HTTP,
+    // keyvalue 0.2.0-draft2, config 0.2.0-draft-2024-09-27) and the 0.2
+    // HTTP handler, which both versions accept.
+    for (version, platform) in [
+        ("v3.6.3", "spin:up/platform@3.6.0"),
+        ("v4.0.2", "spin:up/platform@4.0.0"),
+    ] {
+        let world = format!(
+            "package openphone:spin-check;\nworld app {{\n  include {platform};\n  export wasi:http/incoming-handler@0.2.6;\n}}\n"
+        );
+        let (fits, why) = targets(&wasm_tools, version, &world, &spin_app);
+        assert!(fits, "the Spin app does not fit Spin {version}: {why}");
+        // The check can fail: the wasmtime app imports wasi:config@0.2.0-rc.1,
+        // which Spin does not host; a bare tool imports openphone:mcp.
+        let (fits, why) = targets(&wasm_tools, version, &world, &wasmtime_app);
+        assert!(
+            !fits && why.contains("wasi:config/store@0.2.0-rc.1"),
+            "{why}"
+        );
+        let tool =
+            Path::new(openphone_guest_artifacts::HOSTILE_TOOL).with_file_name("send_message.wasm");
+        let (fits, why) = targets(&wasm_tools, version, &world, &tool);
+        assert!(!fits && why.contains("openphone:mcp"), "{why}");
+    }
+}
