@@ -228,6 +228,27 @@ async fn wasmtime_serve_runs_the_same_tools_by_the_same_rules() {
         Some(5)
     );
 
+    // No store between requests, so no ledger: a bulk send refuses to act
+    // rather than let a retry text everyone again.
+    let before = sim.requests().len();
+    let bulk = call(
+        &session,
+        "bulk-messages",
+        json!({ "from": SALES_NUMBER, "content": "x", "idempotencyKey": "no-store",
+                "recipients": [ALICE] }),
+    )
+    .await;
+    assert_eq!(bulk["isError"], true, "{bulk}");
+    assert_eq!(bulk["structuredContent"]["notSent"], 1, "{bulk}");
+    assert!(
+        text(&bulk).contains("keeps no state between requests"),
+        "{bulk}"
+    );
+    assert!(
+        (sim.requests().into_iter().skip(before)).all(|r| r.method == "GET"),
+        "nothing was sent"
+    );
+
     // The same transport rules: no session → 400, a forged one → 404.
     let client = reqwest::Client::new();
     let post = |id: Option<&str>| {
