@@ -2,7 +2,7 @@
 //! `POST /authorize` through the browser without storing anything.
 //!
 //! The transaction is sealed with ChaCha20-Poly1305 under a key derived
-//! from `signing-key`, so the browser (or anyone) can neither read nor
+//! from `signing_key`, so the browser (or anyone) can neither read nor
 //! change it, and it expires after ten minutes. It is tied to one browser by
 //! a CSRF nonce: the nonce goes into a `__Host-` cookie (HttpOnly,
 //! SameSite=Strict), its SHA-256 into the sealed transaction, and the form

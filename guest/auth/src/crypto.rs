@@ -1,6 +1,6 @@
 //! The cryptographic building blocks, each in one place: SHA-256, keyed
 //! HMAC-SHA-256, constant-time comparison, PKCE S256, purpose-bound key
-//! derivation from `signing-key`, and the AEAD that seals consent
+//! derivation from `signing_key`, and the AEAD that seals consent
 //! transactions.
 
 use base64::Engine as _;
@@ -75,7 +75,7 @@ pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
     )
 }
 
-/// The keys this component derives from `signing-key`, one per purpose, so
+/// The keys this component derives from `signing_key`, one per purpose, so
 /// that a value made for one purpose (a CSRF token, say) is never valid for
 /// another (a token hash).
 #[derive(Debug, Clone)]
@@ -89,7 +89,7 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Derives every purpose key: `HMAC(signing-key, "openphone-mcp/auth/v1/" ‖ purpose)`
+    /// Derives every purpose key: `HMAC(signing_key, "openphone-mcp/auth/v1/" ‖ purpose)`
     /// (HKDF-Expand with a single block and no salt, which a uniformly random
     /// 32-byte input key does not need).
     pub fn derive(signing_key: &KeyBytes) -> Self {

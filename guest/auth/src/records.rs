@@ -9,12 +9,12 @@
 //! | `grant/<grant-id>` | [`GrantRecord`](crate::grant::GrantRecord): scopes, the one live access and refresh token hash, `revoked` | the refresh token's expiry (codes: 10 min); revoked ones are kept 7 days for `admin` |
 //! | `code/<hmac-hex(code)>` | [`CodeRecord`](crate::grant::CodeRecord): grant, client, redirect URI, PKCE challenge, scopes | 10 min |
 //! | `code-used/<hmac-hex(code)>` | `wasi:keyvalue/atomics` counter: > 1 means the code was replayed | with its `code/` record |
-//! | `access/<hmac-hex(token)>` | [`TokenRecord`](crate::grant::TokenRecord) of an access token | `access-token-ttl-secs` |
-//! | `refresh/<hmac-hex(token)>` | [`TokenRecord`](crate::grant::TokenRecord) of a refresh token; kept after rotation so a replay is recognised | `refresh-token-ttl-secs` |
-//! | `meta/client-count` | `wasi:keyvalue/atomics` counter of dynamic clients held, for `max-clients` | never |
+//! | `access/<hmac-hex(token)>` | [`TokenRecord`](crate::grant::TokenRecord) of an access token | `access_token_ttl_secs` |
+//! | `refresh/<hmac-hex(token)>` | [`TokenRecord`](crate::grant::TokenRecord) of a refresh token; kept after rotation so a replay is recognised | `refresh_token_ttl_secs` |
+//! | `meta/client-count` | `wasi:keyvalue/atomics` counter of dynamic clients held, for `max_clients` | never |
 //!
 //! Tokens and codes are stored only as HMAC-SHA-256 under a key derived
-//! from `signing-key` (hex): a copy of the store yields nothing to present,
+//! from `signing_key` (hex): a copy of the store yields nothing to present,
 //! and someone who can write to the store still cannot plant a record for a
 //! token of their choosing. Client ids are hashed only to keep keys short
 //! and free of URL characters (a metadata-document client id is a URL).
@@ -87,7 +87,7 @@ pub fn refresh_key(hash: &str) -> String {
     format!("refresh/{hash}")
 }
 
-/// The counter of dynamic clients held, checked against `max-clients`.
+/// The counter of dynamic clients held, checked against `max_clients`.
 pub const CLIENT_COUNT_KEY: &str = "meta/client-count";
 
 /// Reads and decodes the record under `key`, expired or not.

@@ -233,7 +233,7 @@ impl Server<'_> {
             revoked: false,
             granted: false,
         };
-        // A place under `max-clients`, given back if anything below fails
+        // A place under `max_clients`, given back if anything below fails
         // (or, once registered, when the client expires unclaimed).
         let held = self.env.store.increment(records::CLIENT_COUNT_KEY, 1)?;
         if u64::try_from(held).unwrap_or(0) > self.settings.max_clients {

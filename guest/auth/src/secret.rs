@@ -57,7 +57,7 @@ secret_string!(
     CsrfNonce
 );
 
-/// A 32-byte key (the `signing-key` setting or a key derived from it).
+/// A 32-byte key (the `signing_key` setting or a key derived from it).
 #[derive(Clone)]
 pub struct KeyBytes([u8; 32]);
 

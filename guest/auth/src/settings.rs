@@ -11,7 +11,7 @@ use crate::secret::KeyBytes;
 pub const DEFAULT_ACCESS_TTL: u64 = 86_400;
 /// Default lifetime of a refresh token: 30 days (renewed on every rotation).
 pub const DEFAULT_REFRESH_TTL: u64 = 30 * 86_400;
-/// Default `max-clients`: dynamically registered clients held at most.
+/// Default `max_clients`: dynamically registered clients held at most.
 pub const DEFAULT_MAX_CLIENTS: u64 = 50_000;
 /// Longest lifetime a setting may give a token: one year.
 const MAX_TTL: u64 = 365 * 86_400;
@@ -36,13 +36,13 @@ pub struct Settings {
     pub issuer_origin: String,
     /// The canonical URL of the MCP endpoint: `https://mcp.example.com/mcp`.
     pub resource: String,
-    /// Purpose keys derived from `signing-key`.
+    /// Purpose keys derived from `signing_key`.
     pub keys: Keys,
     /// Lifetime of access tokens, seconds.
     pub access_ttl: u64,
     /// Lifetime of refresh tokens, seconds.
     pub refresh_ttl: u64,
-    /// Dynamically registered clients held at most (`max-clients`).
+    /// Dynamically registered clients held at most (`max_clients`).
     pub max_clients: u64,
 }
 
@@ -58,22 +58,22 @@ impl Settings {
         let issuer_origin = check_issuer(&issuer)?;
         let resource = required("resource")?;
         check_resource(&resource, &issuer)?;
-        let signing_key = parse_signing_key(&required("signing-key")?)?;
+        let signing_key = parse_signing_key(&required("signing_key")?)?;
         let access_ttl = ttl(
-            "access-token-ttl-secs",
-            fetch("access-token-ttl-secs")?,
+            "access_token_ttl_secs",
+            fetch("access_token_ttl_secs")?,
             DEFAULT_ACCESS_TTL,
         )?;
         let refresh_ttl = ttl(
-            "refresh-token-ttl-secs",
-            fetch("refresh-token-ttl-secs")?,
+            "refresh_token_ttl_secs",
+            fetch("refresh_token_ttl_secs")?,
             DEFAULT_REFRESH_TTL,
         )?;
-        let max_clients = match fetch("max-clients")? {
+        let max_clients = match fetch("max_clients")? {
             None => DEFAULT_MAX_CLIENTS,
             Some(text) => match text.trim().parse::<u64>() {
                 Ok(n) if n > 0 => n,
-                _ => return Err(invalid("max-clients", "must be a whole number above 0")),
+                _ => return Err(invalid("max_clients", "must be a whole number above 0")),
             },
         };
         Ok(Settings {
@@ -164,7 +164,7 @@ fn check_resource(resource: &str, issuer: &str) -> Result<(), SettingsError> {
 fn parse_signing_key(text: &str) -> Result<KeyBytes, SettingsError> {
     let mut key = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut key)
-        .map_err(|_| invalid("signing-key", "must be 64 hex digits"))?;
+        .map_err(|_| invalid("signing_key", "must be 64 hex digits"))?;
     Ok(KeyBytes::new(key))
 }
 
@@ -201,7 +201,7 @@ mod tests {
         let s = load(&[
             ("issuer", "https://mcp.example.com"),
             ("resource", "https://mcp.example.com/mcp"),
-            ("signing-key", KEY),
+            ("signing_key", KEY),
         ])
         .unwrap();
         assert_eq!(s.access_ttl, DEFAULT_ACCESS_TTL);
@@ -217,9 +217,9 @@ mod tests {
         let s = load(&[
             ("issuer", "http://127.0.0.1:8787"),
             ("resource", "http://127.0.0.1:8787/mcp"),
-            ("signing-key", KEY),
-            ("access-token-ttl-secs", "3600"),
-            ("refresh-token-ttl-secs", "7200"),
+            ("signing_key", KEY),
+            ("access_token_ttl_secs", "3600"),
+            ("refresh_token_ttl_secs", "7200"),
         ])
         .unwrap();
         assert_eq!(s.issuer_origin, "http://127.0.0.1:8787");
@@ -231,7 +231,7 @@ mod tests {
         let base = [
             ("issuer", "https://mcp.example.com"),
             ("resource", "https://mcp.example.com/mcp"),
-            ("signing-key", KEY),
+            ("signing_key", KEY),
         ];
         let with = |name: &str, value: &'static str| {
             let mut pairs: Vec<(&str, &str)> =
@@ -258,14 +258,14 @@ mod tests {
             assert!(with("resource", resource).is_err(), "{resource}");
         }
         assert!(matches!(
-            with("signing-key", "abcd"),
+            with("signing_key", "abcd"),
             Err(SettingsError::Invalid {
-                name: "signing-key",
+                name: "signing_key",
                 ..
             })
         ));
-        assert!(with("access-token-ttl-secs", "0").is_err());
-        assert!(with("refresh-token-ttl-secs", "soon").is_err());
+        assert!(with("access_token_ttl_secs", "0").is_err());
+        assert!(with("refresh_token_ttl_secs", "soon").is_err());
         assert_eq!(
             load(&[("issuer", "https://mcp.example.com")]).unwrap_err(),
             SettingsError::Missing("resource")

@@ -94,16 +94,16 @@ impl AuthSettings {
         vec![
             ("issuer".into(), self.issuer.clone()),
             ("resource".into(), self.resource.clone()),
-            ("signing-key".into(), self.signing_key_hex.clone()),
+            ("signing_key".into(), self.signing_key_hex.clone()),
             (
-                "access-token-ttl-secs".into(),
+                "access_token_ttl_secs".into(),
                 self.access_token_ttl_secs.to_string(),
             ),
             (
-                "refresh-token-ttl-secs".into(),
+                "refresh_token_ttl_secs".into(),
                 self.refresh_token_ttl_secs.to_string(),
             ),
-            ("max-clients".into(), self.max_clients.to_string()),
+            ("max_clients".into(), self.max_clients.to_string()),
         ]
     }
 }

@@ -34,7 +34,7 @@ fn forged_and_tampered_tokens_are_unknown() {
     assert!(f.verify(&t.access).is_ok());
     // A token is bound to the signing key it was hashed under.
     let other = Fakes::with_settings(settings_with(&[(
-        "signing-key",
+        "signing_key",
         "0000000000000000000000000000000000000000000000000000000000000001",
     )]));
     *other.store.map.borrow_mut() = f.store.map.borrow().clone();

@@ -452,7 +452,7 @@ fn the_user_can_narrow_scopes_and_so_can_a_refresh() {
 
 #[test]
 fn access_tokens_expire_and_refresh_still_works() {
-    let f = Fakes::with_settings(settings_with(&[("access-token-ttl-secs", "3600")]));
+    let f = Fakes::with_settings(settings_with(&[("access_token_ttl_secs", "3600")]));
     let (login, t) = f.signed_in();
     assert_eq!(t.body["expires_in"], json!(3600));
     f.clock.advance(3600);
@@ -465,8 +465,8 @@ fn access_tokens_expire_and_refresh_still_works() {
 #[test]
 fn refresh_tokens_expire() {
     let f = Fakes::with_settings(settings_with(&[
-        ("access-token-ttl-secs", "600"),
-        ("refresh-token-ttl-secs", "3600"),
+        ("access_token_ttl_secs", "600"),
+        ("refresh_token_ttl_secs", "3600"),
     ]));
     let (login, t) = f.signed_in();
     f.clock.advance(3600);
@@ -628,8 +628,8 @@ fn consent_form_input_problems_re_render() {
 #[test]
 fn sweep_removes_expired_records_and_their_keys() {
     let f = Fakes::with_settings(settings_with(&[
-        ("access-token-ttl-secs", "600"),
-        ("refresh-token-ttl-secs", "3600"),
+        ("access_token_ttl_secs", "600"),
+        ("refresh_token_ttl_secs", "3600"),
     ]));
     let (_, t) = f.signed_in();
     let grant = f.verify(&t.access).unwrap().grant;
@@ -666,7 +666,7 @@ fn sweep_removes_expired_records_and_their_keys() {
 
 #[test]
 fn clients_that_never_obtain_a_grant_expire_and_free_their_place() {
-    let f = Fakes::with_settings(settings_with(&[("max-clients", "3")]));
+    let f = Fakes::with_settings(settings_with(&[("max_clients", "3")]));
     let used = f.register(&[REDIRECT]);
     let _consent = f.login(&used, REDIRECT);
     let idle = f.register(&[REDIRECT]);

@@ -73,7 +73,7 @@ pub fn settings_with(pairs: &[(&str, &str)]) -> Settings {
     let defaults = [
         ("issuer", ISSUER),
         ("resource", RESOURCE),
-        ("signing-key", SIGNING_KEY),
+        ("signing_key", SIGNING_KEY),
     ];
     Settings::load(|name| {
         Ok(pairs
