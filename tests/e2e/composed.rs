@@ -63,6 +63,34 @@ fn composed_app() -> Option<PathBuf> {
     None
 }
 
+/// Collects a child's stdout and stderr lines into one log, and waits (at
+/// most three minutes) for the line that starts with `banner`; returns the
+/// log and the rest of that line.
+pub fn logged_until(child: &mut Child, banner: &str) -> (Arc<Mutex<Vec<String>>>, String) {
+    let output = collect_lines(child.stdout.take().expect("piped"));
+    let stderr = child.stderr.take().expect("piped");
+    let sink = Arc::clone(&output);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().expect("log lock").push(line);
+        }
+    });
+    let started = Instant::now();
+    loop {
+        let found = (output.lock().expect("log lock").iter())
+            .find_map(|line| line.strip_prefix(banner).map(str::to_owned));
+        if let Some(rest) = found {
+            return (output, rest);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "no `{banner}` line: {:?}",
+            output.lock().expect("log lock")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `wasmtime serve` running a composed app.
 pub struct Serve {
     child: Child,
@@ -88,31 +116,8 @@ impl Serve {
             .stderr(Stdio::piped())
             .spawn()
             .expect("wasmtime serve starts");
-        // The component's stdout (which wasi-deny discards for tools) and
-        // the host's stderr, which carries its banner and the component's
-        // stderr lines, into one log.
-        let output = collect_lines(child.stdout.take().expect("piped"));
-        let stderr = child.stderr.take().expect("piped");
-        let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().expect("log lock").push(line);
-            }
-        });
-        let started = Instant::now();
-        let url = loop {
-            let banner = (output.lock().expect("log lock").iter())
-                .find_map(|line| line.strip_prefix("Serving HTTP on ").map(str::to_owned));
-            if let Some(url) = banner {
-                break url.trim_end_matches('/').to_owned();
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "wasmtime serve did not start: {:?}",
-                output.lock().expect("log lock")
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let (output, url) = logged_until(&mut child, "Serving HTTP on ");
+        let url = url.trim_end_matches('/').to_owned();
         Serve {
             child,
             url: format!("{url}/mcp"),

@@ -6,7 +6,6 @@
 //! Spin comes from `SPIN`, PATH or `../shared/tools/spin/spin`; where none
 //! exists the tests say so in one line and pass, except under `CI`.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,8 +15,10 @@ use std::time::{Duration, Instant};
 use openphone_sim::{ALICE, BOB, BUSINESS_KEY, CAROL, SALES_NUMBER, Simulator};
 use serde_json::{Value, json};
 
-use crate::composed::{GOLDEN, PLANTED_STDOUT, ROOT, call, compose_with, program, text};
-use crate::harness::{assert_no_secret, collect_lines};
+use crate::composed::{
+    GOLDEN, PLANTED_STDOUT, ROOT, call, compose_with, logged_until, program, text,
+};
+use crate::harness::assert_no_secret;
 use crate::http_rules::Session;
 
 /// The Spin CLI: `$SPIN`, `spin` on PATH, or the one built for this
@@ -61,28 +62,8 @@ impl SpinUp {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spin up starts");
-        let output = collect_lines(child.stderr.take().expect("piped"));
-        let stdout = child.stdout.take().expect("piped");
-        let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().expect("log lock").push(line);
-            }
-        });
-        let started = Instant::now();
-        let url = loop {
-            let banner = (output.lock().expect("log lock").iter())
-                .find_map(|line| line.strip_prefix("Serving ").map(str::to_owned));
-            if let Some(url) = banner {
-                break url.trim().to_owned();
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(180),
-                "spin up did not start: {:?}",
-                output.lock().expect("log lock")
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let (output, url) = logged_until(&mut child, "Serving ");
+        let url = url.trim().to_owned();
         SpinUp {
             child,
             url,

@@ -39,7 +39,8 @@ impl Server<'_> {
     }
 
     /// Deletes every record expired at `now`, page after page; returns how
-    /// many (tests, and callers that want one whole pass).
+    /// many. Only tests want one whole pass: the host drives `sweep_page`.
+    #[cfg(test)]
     pub(crate) fn sweep(&self) -> Result<usize, Fault> {
         let (mut removed, mut cursor) = self.sweep_page(None)?;
         while let Some(at) = cursor {

@@ -74,15 +74,7 @@ impl ApiBase {
 
     /// `base/v1{path}?query`; the same path rule as the native host.
     pub fn target(&self, path: &str, query: &[(String, String)]) -> Result<Target, TargetError> {
-        let safe = path.starts_with('/')
-            && path.len() <= 512
-            && !path.contains("//")
-            && path
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
-            && path
-                .split('/')
-                .all(|segment| segment != "." && segment != "..");
+        let safe = openphone_mcp_protocol::catalog::is_api_path(path);
         if !safe {
             return Err(TargetError::BadPath);
         }

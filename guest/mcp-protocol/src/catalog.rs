@@ -51,6 +51,41 @@ pub struct Descriptor<'a> {
     pub scope: &'a str,
 }
 
+/// A [`Descriptor`] borrowed from a `tool-descriptor` record of any host's
+/// bindings (they all have the WIT record's fields).
+#[macro_export]
+macro_rules! descriptor_of {
+    ($d:expr) => {
+        $crate::catalog::Descriptor {
+            name: &$d.name,
+            title: &$d.title,
+            description: &$d.description,
+            input_schema: &$d.input_schema,
+            output_schema: $d.output_schema.as_deref(),
+            read_only: $d.annotations.read_only,
+            destructive: $d.annotations.destructive,
+            idempotent: $d.annotations.idempotent,
+            open_world: $d.annotations.open_world,
+            scope: &$d.scope,
+        }
+    };
+}
+
+/// Whether `path` is an OpenPhone API path every host may send below `/v1`:
+/// starts with `/`, at most 512 bytes, letters, digits, `-`, `_`, `.` and
+/// `/` only, no empty, `.` or `..` segment.
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() <= 512
+        && !path.contains("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
+        && path
+            .split('/')
+            .all(|segment| segment != "." && segment != "..")
+}
+
 /// The descriptor as an MCP tool; `Err` when a schema is not JSON.
 pub fn tool(d: Descriptor<'_>) -> Result<Tool, serde_json::Error> {
     let input: Value = serde_json::from_str(d.input_schema)?;
@@ -161,6 +196,19 @@ mod tests {
         assert_eq!(json["annotations"]["openWorldHint"], true);
         assert_eq!(json["_meta"][SCOPE_META], "messages:send");
         assert_eq!(json["outputSchema"]["type"], "object");
+    }
+
+    #[test]
+    fn api_paths_stay_below_v1() {
+        for good in ["/messages", "/contacts/CT1", "/call-transcripts/AC.1_x"] {
+            assert!(is_api_path(good), "{good}");
+        }
+        for bad in [
+            "messages", "/../x", "/a//b", "/a?b", "/a#b", "/a/./b", "/a b", "/%2e%2e",
+        ] {
+            assert!(!is_api_path(bad), "{bad}");
+        }
+        assert!(!is_api_path(&format!("/{}", "a".repeat(512))));
     }
 
     #[test]

@@ -10,18 +10,7 @@ use crate::sandbox::wit::{ToolDescriptor, ToolError, UpstreamError};
 
 /// A WIT descriptor as an MCP tool.
 pub(super) fn to_mcp_tool(d: &ToolDescriptor) -> anyhow::Result<Tool> {
-    Ok(catalog::tool(catalog::Descriptor {
-        name: &d.name,
-        title: &d.title,
-        description: &d.description,
-        input_schema: &d.input_schema,
-        output_schema: d.output_schema.as_deref(),
-        read_only: d.annotations.read_only,
-        destructive: d.annotations.destructive,
-        idempotent: d.annotations.idempotent,
-        open_world: d.annotations.open_world,
-        scope: &d.scope,
-    })?)
+    Ok(catalog::tool(openphone_mcp_protocol::descriptor_of!(d))?)
 }
 
 /// The MCP result for an outcome, and how the call ended.

@@ -203,15 +203,7 @@ impl Upstream {
     /// `base/v1{path}?query`, refusing paths that could leave `/v1`.
     fn url(&self, request: &ApiRequest) -> Result<Url, UpstreamError> {
         let path = &request.path;
-        let safe = path.starts_with('/')
-            && path.len() <= 512
-            && !path.contains("//")
-            && path
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
-            && !path
-                .split('/')
-                .any(|segment| segment == "." || segment == "..");
+        let safe = openphone_mcp_protocol::catalog::is_api_path(path);
         if !safe {
             return Err(UpstreamError::InvalidRequest(
                 "the path must be an OpenPhone API path below /v1 (letters, digits, - _ . and /)"

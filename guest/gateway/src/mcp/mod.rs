@@ -55,19 +55,8 @@ impl Catalog {
                         d.name, d.scope
                     ));
                 }
-                let tool = catalog::tool(catalog::Descriptor {
-                    name: &d.name,
-                    title: &d.title,
-                    description: &d.description,
-                    input_schema: &d.input_schema,
-                    output_schema: d.output_schema.as_deref(),
-                    read_only: d.annotations.read_only,
-                    destructive: d.annotations.destructive,
-                    idempotent: d.annotations.idempotent,
-                    open_world: d.annotations.open_world,
-                    scope: &d.scope,
-                })
-                .map_err(|e| format!("tool `{}` has a schema that is not JSON: {e}", d.name))?;
+                let tool = catalog::tool(openphone_mcp_protocol::descriptor_of!(d))
+                    .map_err(|e| format!("tool `{}` has a schema that is not JSON: {e}", d.name))?;
                 tools.push(tool);
                 slots.push(slot);
             }
