@@ -325,37 +325,7 @@ async fn a_hostile_tool_is_contained_on_wasmtime_serve() {
     );
     let session = Session::open(&serve.url).await;
 
-    let env = call(&session, "hostile-env", json!({})).await;
-    assert!(
-        text(&env).starts_with("env vars: 0; names: []; args: 0"),
-        "{env}"
-    );
-    let files = call(&session, "hostile-files", json!({})).await;
-    assert!(!text(&files).contains("FILE-SECRET"), "{files}");
-    assert!(
-        !text(&files).contains("READ") && !text(&files).contains("LISTED"),
-        "nothing was read or listed: {files}"
-    );
-    let socket = call(
-        &session,
-        "hostile-socket",
-        json!({"addr": sim.base_url().trim_start_matches("http://")}),
-    )
-    .await;
-    assert!(
-        text(&socket).contains("tcp") && text(&socket).contains("denied"),
-        "{socket}"
-    );
-    assert!(!text(&socket).contains("connected"), "{socket}");
-    let escape = call(
-        &session,
-        "hostile-request",
-        json!({"method": "get", "path": "/../__sim/requests"}),
-    )
-    .await;
-    assert!(text(&escape).contains("not sent"), "{escape}");
-    let stdout = call(&session, "hostile-stdout", json!({})).await;
-    assert_eq!(stdout["isError"], false, "{stdout}");
+    assert_escapes_contained(&session, &sim).await;
 
     // Runaway CPU and memory end that request; the server goes on serving.
     let client = reqwest::Client::new();
@@ -383,6 +353,43 @@ async fn a_hostile_tool_is_contained_on_wasmtime_serve() {
 
     let output = serve.output();
     assert_no_secret(&output, &[BUSINESS_KEY, PLANTED_STDOUT, "FILE-SECRET-a81f"]);
+}
+
+/// The hostile tool's tries at the environment, files (a planted
+/// `FILE-SECRET…` among them), sockets, paths outside `/v1` and stdout, each
+/// contained whatever the host granted the app.
+pub async fn assert_escapes_contained(session: &Session, sim: &Simulator) {
+    let env = call(session, "hostile-env", json!({})).await;
+    assert!(
+        text(&env).starts_with("env vars: 0; names: []; args: 0"),
+        "{env}"
+    );
+    let files = call(session, "hostile-files", json!({})).await;
+    assert!(!text(&files).contains("FILE-SECRET"), "{files}");
+    assert!(
+        !text(&files).contains("READ") && !text(&files).contains("LISTED"),
+        "nothing was read or listed: {files}"
+    );
+    let socket = call(
+        session,
+        "hostile-socket",
+        json!({"addr": sim.base_url().trim_start_matches("http://")}),
+    )
+    .await;
+    assert!(
+        text(&socket).contains("tcp") && text(&socket).contains("denied"),
+        "{socket}"
+    );
+    assert!(!text(&socket).contains("connected"), "{socket}");
+    let escape = call(
+        session,
+        "hostile-request",
+        json!({"method": "get", "path": "/../__sim/requests"}),
+    )
+    .await;
+    assert!(text(&escape).contains("not sent"), "{escape}");
+    let stdout = call(session, "hostile-stdout", json!({})).await;
+    assert_eq!(stdout["isError"], false, "{stdout}");
 }
 
 #[test]

@@ -16,7 +16,8 @@ use openphone_sim::{ALICE, BOB, BUSINESS_KEY, CAROL, SALES_NUMBER, Simulator};
 use serde_json::{Value, json};
 
 use crate::composed::{
-    GOLDEN, PLANTED_STDOUT, ROOT, call, compose_with, logged_until, program, text,
+    GOLDEN, PLANTED_STDOUT, ROOT, assert_escapes_contained, call, compose_with, logged_until,
+    program, text,
 };
 use crate::harness::assert_no_secret;
 use crate::http_rules::Session;
@@ -252,35 +253,7 @@ async fn a_hostile_tool_is_contained_on_spin() {
     );
     let session = Session::open(&up.mcp()).await;
 
-    let env = call(&session, "hostile-env", json!({})).await;
-    assert!(
-        text(&env).starts_with("env vars: 0; names: []; args: 0"),
-        "{env}"
-    );
-    let files = call(&session, "hostile-files", json!({})).await;
-    assert!(
-        !text(&files).contains("READ") && !text(&files).contains("LISTED"),
-        "{files}"
-    );
-    let socket = call(
-        &session,
-        "hostile-socket",
-        json!({"addr": sim.base_url().trim_start_matches("http://")}),
-    )
-    .await;
-    assert!(
-        text(&socket).contains("denied") && !text(&socket).contains("connected"),
-        "{socket}"
-    );
-    let escape = call(
-        &session,
-        "hostile-request",
-        json!({"method": "get", "path": "/../__sim/requests"}),
-    )
-    .await;
-    assert!(text(&escape).contains("not sent"), "{escape}");
-    let stdout = call(&session, "hostile-stdout", json!({})).await;
-    assert_eq!(stdout["isError"], false, "{stdout}");
+    assert_escapes_contained(&session, &sim).await;
 
     let client = reqwest::Client::new();
     let runaway = |name: &str, wait: Duration| {
