@@ -23,9 +23,8 @@ impl ApiKey {
             return Err(InvalidKey::Empty);
         }
         // The key is the whole credential of an `Authorization` header, so
-        // it is a token68 (RFC 7235): letters, digits and `-._~+/=`.
-        let token68 = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b);
-        if trimmed.len() > 512 || !trimmed.bytes().all(token68) {
+        // it is a token68 (RFC 7235), the rule every host applies.
+        if !openphone_mcp_protocol::catalog::is_api_key_shaped(trimmed) {
             return Err(InvalidKey::Malformed);
         }
         if trimmed.len() != key.len() {

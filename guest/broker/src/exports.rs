@@ -42,10 +42,7 @@ thread_local! {
 /// The deployment's mode and the secret its sessions are sealed with.
 fn mode<P: Platform>() -> Result<(Mode, String), BrokerError> {
     if let Some(key) = P::setting(settings::API_KEY) {
-        let token68 = key.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
-        });
-        if !token68 {
+        if !openphone_mcp_protocol::catalog::is_api_key_shaped(&key) {
             return Err(BrokerError::Misconfigured(
                 "openphone_api_key holds characters an API key cannot have".into(),
             ));

@@ -86,6 +86,16 @@ pub fn is_api_path(path: &str) -> bool {
             .all(|segment| segment != "." && segment != "..")
 }
 
+/// Whether `key` has the shape of an OpenPhone API key as every host
+/// accepts one: the whole credential of an `Authorization` header, so a
+/// token68 (RFC 7235: letters, digits and `-._~+/=`), 1 to 512 bytes.
+pub fn is_api_key_shaped(key: &str) -> bool {
+    (1..=512).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+}
+
 /// The descriptor as an MCP tool; `Err` when a schema is not JSON.
 pub fn tool(d: Descriptor<'_>) -> Result<Tool, serde_json::Error> {
     let input: Value = serde_json::from_str(d.input_schema)?;
@@ -196,6 +206,16 @@ mod tests {
         assert_eq!(json["annotations"]["openWorldHint"], true);
         assert_eq!(json["_meta"][SCOPE_META], "messages:send");
         assert_eq!(json["outputSchema"]["type"], "object");
+    }
+
+    #[test]
+    fn api_keys_are_token68_and_bounded() {
+        assert!(is_api_key_shaped("sk-live_AB.c~d+e/f=="));
+        for bad in ["", "a b", "key\n", "k\"ey", "k:ey"] {
+            assert!(!is_api_key_shaped(bad), "{bad:?}");
+        }
+        assert!(is_api_key_shaped(&"k".repeat(512)));
+        assert!(!is_api_key_shaped(&"k".repeat(513)));
     }
 
     #[test]
