@@ -241,10 +241,7 @@ pub(crate) async fn build_oauth(
         auth: Arc::new(auth),
         vault,
         workspaces: WorkspaceNames::keyed(&secret.derive(Purpose::Workspace)),
-        metadata_url: format!(
-            "{}/.well-known/oauth-protected-resource/mcp",
-            oauth.issuer()
-        ),
+        metadata_url: openphone_mcp_protocol::http::resource_metadata_url(&oauth.issuer()),
         resource: oauth.resource(),
     })
 }

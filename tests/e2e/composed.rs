@@ -163,6 +163,47 @@ pub fn text(result: &Value) -> &str {
     result["content"][0]["text"].as_str().unwrap_or_default()
 }
 
+/// `wasmtime serve` keeps no state, so it cannot hold grants: OAuth
+/// settings are refused plainly, and no OAuth route exists there.
+#[tokio::test(flavor = "multi_thread")]
+async fn wasmtime_serve_refuses_oauth_plainly() {
+    let (Some(wasmtime), Some(app)) = (program("wasmtime", "WASMTIME"), composed_app()) else {
+        return;
+    };
+    let sim = Simulator::start().await.unwrap();
+    let secret = "a-deployment-secret-for-wasmtime-0123456789";
+    let serve = Serve::start(
+        &wasmtime,
+        &app,
+        &sim,
+        "",
+        &[
+            &format!("-Sconfig-var=deployment_secret={secret}"),
+            "-Sconfig-var=public_url=http://127.0.0.1:8080",
+        ],
+    );
+    let health = reqwest::get(serve.url.replace("/mcp", "/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 503);
+    let body: Value = health.json().await.unwrap();
+    assert_eq!(body["status"], "misconfigured");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("needs a host with a key-value store")),
+        "{body}"
+    );
+    let register = reqwest::Client::new()
+        .post(serve.url.replace("/mcp", "/register"))
+        .json(&json!({"redirect_uris": ["http://127.0.0.1:1/cb"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), 404);
+    assert_no_secret(&serve.output(), &[secret]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn wasmtime_serve_runs_the_same_tools_by_the_same_rules() {
     let (Some(wasmtime), Some(app)) = (program("wasmtime", "WASMTIME"), composed_app()) else {
@@ -393,12 +434,13 @@ pub async fn assert_escapes_contained(session: &Session, sim: &Simulator) {
 }
 
 #[test]
-fn the_composed_app_carries_the_embedded_tool_bytes() {
+fn the_composed_app_carries_the_embedded_component_bytes() {
     let Some(app) = composed_app() else { return };
     let bytes = std::fs::read(app).unwrap();
     let nested = nested_component_hashes(&bytes);
-    for (name, tool) in openphone_guest_artifacts::TOOLS {
-        let hash = hex::encode(Sha256::digest(tool));
+    let auth = ("openphone-auth", openphone_guest_artifacts::AUTH);
+    for (name, component) in openphone_guest_artifacts::TOOLS.iter().chain([&auth]) {
+        let hash = hex::encode(Sha256::digest(component));
         assert!(
             nested.contains(&hash),
             "{name}: the composed app does not carry the bytes the native host embeds"
@@ -456,7 +498,12 @@ pub fn compose_with(wac: &Path, broker: &str, slot: &str, replacement: &str, out
                 .arg(format!("openphone:{name}={}", path.display()));
         }
     }
+    // The auth component, built beside the tools.
+    let auth =
+        Path::new(openphone_guest_artifacts::HOSTILE_TOOL).with_file_name("openphone_auth.wasm");
     command
+        .arg("--dep")
+        .arg(format!("openphone:auth={}", auth.display()))
         .arg("--dep")
         .arg(format!("openphone:{slot}={replacement}"));
     let status = command.arg("-o").arg(out).status().expect("wac runs");

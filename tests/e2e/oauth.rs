@@ -17,8 +17,26 @@ use crate::harness::{self, OAUTH, Server};
 const REDIRECT: &str = "http://127.0.0.1:47123/callback";
 const VERIFIER: &str = "a-long-random-verifier-string-of-at-least-43-characters-0123456789";
 
+/// Where a server's `/mcp` is: the native server's, or another host's
+/// (`spin.rs`), so the helpers below serve both.
+pub(crate) trait Endpoint {
+    fn mcp_url(&self) -> String;
+}
+
+impl Endpoint for Server {
+    fn mcp_url(&self) -> String {
+        self.url()
+    }
+}
+
+impl<T: Endpoint> Endpoint for std::sync::Arc<T> {
+    fn mcp_url(&self) -> String {
+        T::mcp_url(self)
+    }
+}
+
 /// A public OAuth client talking to one server, without a browser.
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     issuer: String,
     client_id: String,
@@ -26,9 +44,9 @@ struct Client {
 
 /// Tokens from the token endpoint.
 #[derive(Debug, Clone)]
-struct Tokens {
-    access: String,
-    refresh: String,
+pub(crate) struct Tokens {
+    pub(crate) access: String,
+    pub(crate) refresh: String,
 }
 
 fn challenge(verifier: &str) -> String {
@@ -56,7 +74,7 @@ fn query_of(location: &str) -> HashMap<String, String> {
 }
 
 impl Client {
-    async fn register(issuer: &str, name: &str) -> Client {
+    pub(crate) async fn register(issuer: &str, name: &str) -> Client {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -76,7 +94,7 @@ impl Client {
         }
     }
 
-    fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
+    pub(crate) fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
         let mut url = url::Url::parse(&format!("{}/authorize", self.issuer)).unwrap();
         {
             let mut q = url.query_pairs_mut();
@@ -95,7 +113,7 @@ impl Client {
     }
 
     /// The consent page: its HTML and the CSRF cookie it set.
-    async fn consent_page(&self, extra: &[(&str, &str)]) -> (String, String) {
+    pub(crate) async fn consent_page(&self, extra: &[(&str, &str)]) -> (String, String) {
         let response = self
             .http
             .get(self.authorize_url(extra))
@@ -118,7 +136,7 @@ impl Client {
     }
 
     /// Submits the consent form; returns the response.
-    async fn consent(
+    pub(crate) async fn consent(
         &self,
         html: &str,
         cookie: Option<&str>,
@@ -146,7 +164,7 @@ impl Client {
     }
 
     /// Consents with `key` and `scopes`; returns the code.
-    async fn code(&self, key: &str, scopes: &[&str]) -> String {
+    pub(crate) async fn code(&self, key: &str, scopes: &[&str]) -> String {
         let (html, cookie) = self.consent_page(&[]).await;
         let response = self
             .consent(&html, Some(&cookie), Some(&self.issuer), key, scopes)
@@ -166,7 +184,7 @@ impl Client {
         query["code"].clone()
     }
 
-    async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub(crate) async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
         let response = self
             .http
             .post(format!("{}/token", self.issuer))
@@ -180,7 +198,7 @@ impl Client {
         (response.status(), response.json().await.unwrap())
     }
 
-    async fn exchange(&self, code: &str, verifier: &str) -> (StatusCode, Value) {
+    pub(crate) async fn exchange(&self, code: &str, verifier: &str) -> (StatusCode, Value) {
         self.token(&[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -191,7 +209,7 @@ impl Client {
         .await
     }
 
-    async fn refresh(&self, refresh: &str) -> (StatusCode, Value) {
+    pub(crate) async fn refresh(&self, refresh: &str) -> (StatusCode, Value) {
         self.token(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh),
@@ -201,7 +219,7 @@ impl Client {
     }
 
     /// Revokes `token` as this client (RFC 7009).
-    async fn revoke(&self, token: &str) -> StatusCode {
+    pub(crate) async fn revoke(&self, token: &str) -> StatusCode {
         self.http
             .post(format!("{}/revoke", self.issuer))
             .form(&[("token", token), ("client_id", self.client_id.as_str())])
@@ -211,7 +229,7 @@ impl Client {
             .status()
     }
 
-    async fn tokens(&self, key: &str, scopes: &[&str]) -> Tokens {
+    pub(crate) async fn tokens(&self, key: &str, scopes: &[&str]) -> Tokens {
         let code = self.code(key, scopes).await;
         let (status, body) = self.exchange(&code, VERIFIER).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -219,7 +237,7 @@ impl Client {
     }
 }
 
-fn tokens_of(body: &Value) -> Tokens {
+pub(crate) fn tokens_of(body: &Value) -> Tokens {
     assert_eq!(body["token_type"], "Bearer");
     let tokens = Tokens {
         access: body["access_token"].as_str().unwrap().to_owned(),
@@ -231,14 +249,14 @@ fn tokens_of(body: &Value) -> Tokens {
 }
 
 /// POSTs one JSON-RPC message to `/mcp` with `token`.
-async fn mcp(
-    server: &Server,
+pub(crate) async fn mcp(
+    server: &(dyn Endpoint + Sync),
     token: Option<&str>,
     session: Option<&str>,
     body: Value,
 ) -> reqwest::Response {
     let mut request = reqwest::Client::new()
-        .post(server.url())
+        .post(server.mcp_url())
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2025-11-25")
         .json(&body);
@@ -252,7 +270,11 @@ async fn mcp(
 }
 
 /// A `ping` to `/mcp` with `token` (and `session`): what the server lets through.
-async fn ping(server: &Server, token: Option<&str>, session: Option<&str>) -> reqwest::Response {
+pub(crate) async fn ping(
+    server: &(dyn Endpoint + Sync),
+    token: Option<&str>,
+    session: Option<&str>,
+) -> reqwest::Response {
     mcp(
         server,
         token,
@@ -263,7 +285,7 @@ async fn ping(server: &Server, token: Option<&str>, session: Option<&str>) -> re
 }
 
 /// Opens an MCP session with `token`; returns its id.
-async fn open_session(server: &Server, token: &str) -> String {
+pub(crate) async fn open_session(server: &(dyn Endpoint + Sync), token: &str) -> String {
     let response = mcp(
         server,
         Some(token),
@@ -288,7 +310,11 @@ async fn open_session(server: &Server, token: &str) -> String {
     id
 }
 
-async fn tool_names(server: &Server, token: &str, session: &str) -> Vec<String> {
+pub(crate) async fn tool_names(
+    server: &(dyn Endpoint + Sync),
+    token: &str,
+    session: &str,
+) -> Vec<String> {
     let reply: Value = mcp(
         server,
         Some(token),
@@ -302,7 +328,7 @@ async fn tool_names(server: &Server, token: &str, session: &str) -> Vec<String> 
     crate::http_rules::tool_names(&reply)
 }
 
-fn www_authenticate(headers: &HeaderMap) -> String {
+pub(crate) fn www_authenticate(headers: &HeaderMap) -> String {
     headers["www-authenticate"].to_str().unwrap().to_owned()
 }
 

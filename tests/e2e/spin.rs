@@ -1,7 +1,8 @@
 //! The composed app on Fermyon Spin 3.6.3 (`spin up` of the repository's
 //! `spin.toml`), against the simulator: the same tools and rules as
 //! natively, settings as `SPIN_VARIABLE_*`, bulk sends that resume from the
-//! key-value store across requests, and a hostile tool contained.
+//! key-value store across requests, OAuth end to end, and a hostile tool
+//! contained.
 //!
 //! Spin comes from `SPIN`, PATH or `../shared/tools/spin/spin`; where none
 //! exists the tests say so in one line and pass, except under `CI`.
@@ -12,15 +13,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use openphone_sim::{ALICE, BOB, BUSINESS_KEY, CAROL, SALES_NUMBER, Simulator};
+use openphone_sim::{ALICE, BOB, BUSINESS_KEY, CAROL, SALES_NUMBER, SALES_PHONE_ID, Simulator};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::composed::{
     GOLDEN, PLANTED_STDOUT, ROOT, assert_escapes_contained, call, compose_with, logged_until,
     program, text,
 };
-use crate::harness::assert_no_secret;
+use crate::harness::{self, assert_no_secret};
 use crate::http_rules::Session;
+use crate::oauth::{self, Client, Endpoint};
 
 /// The Spin CLI: `$SPIN`, `spin` on PATH, or the one built for this
 /// workplace beside the checkout.
@@ -41,7 +44,39 @@ struct SpinUp {
 }
 
 impl SpinUp {
+    /// Single-user mode with `key`.
     fn start(spin: &Path, manifest: &Path, sim: &Simulator, key: &str, extra: &[&str]) -> SpinUp {
+        let settings = [
+            ("SPIN_VARIABLE_OPENPHONE_API_KEY", key),
+            ("SPIN_VARIABLE_OPENPHONE_API_BASE_URL", &sim.base_url()),
+        ];
+        Self::launch(spin, manifest, "127.0.0.1:0", &settings, extra)
+    }
+
+    /// OAuth mode: a deployment secret and no key. The issuer must be known
+    /// before Spin starts, so the port is chosen (free) beforehand and is
+    /// also `public_url`.
+    fn start_oauth(spin: &Path, manifest: &Path, sim: &Simulator, secret: &str) -> SpinUp {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let settings = [
+            ("SPIN_VARIABLE_DEPLOYMENT_SECRET", secret),
+            ("SPIN_VARIABLE_PUBLIC_URL", &format!("http://{listen}")),
+            ("SPIN_VARIABLE_OPENPHONE_API_BASE_URL", &sim.base_url()),
+        ];
+        Self::launch(spin, manifest, &listen, &settings, &[])
+    }
+
+    fn launch(
+        spin: &Path,
+        manifest: &Path,
+        listen: &str,
+        settings: &[(&str, &str)],
+        extra: &[&str],
+    ) -> SpinUp {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(spin)
             // `spin up` runs the trigger as a child process: the test
@@ -50,15 +85,14 @@ impl SpinUp {
             .arg("up")
             .arg("--from")
             .arg(manifest)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .arg("--state-dir")
             .arg(dir.path().join("state"))
             .arg("--log-dir")
             .arg(dir.path().join("logs"))
             .args(extra)
             // Settings as an operator passes them.
-            .env("SPIN_VARIABLE_OPENPHONE_API_KEY", key)
-            .env("SPIN_VARIABLE_OPENPHONE_API_BASE_URL", sim.base_url())
+            .envs(settings.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -90,6 +124,12 @@ impl SpinUp {
             }
         }
         lines
+    }
+}
+
+impl Endpoint for SpinUp {
+    fn mcp_url(&self) -> String {
+        self.mcp()
     }
 }
 
@@ -371,4 +411,159 @@ fn the_spin_app_fits_what_spin_3_and_4_host() {
         let (fits, why) = targets(&wasm_tools, version, &world, &tool);
         assert!(!fits && why.contains("openphone:mcp"), "{why}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_on_spin_registers_consents_calls_refreshes_and_revokes() {
+    let Some((spin, manifest)) = spin_app() else {
+        return;
+    };
+    let sim = Simulator::start().await.unwrap();
+    let secret = "a-deployment-secret-for-spin-0123456789abcdef";
+    let up = SpinUp::start_oauth(&spin, &manifest, &sim, secret);
+    let issuer = up.url.clone();
+    let http = reqwest::Client::new();
+
+    let health: Value = http
+        .get(format!("{issuer}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health, json!({"status": "ok", "mode": "oauth"}));
+
+    // Discovery, as natively: a 401 points at the metadata, which names
+    // this issuer; metadata documents are not offered on Spin.
+    let refused = oauth::ping(&up, None, None).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let challenge = oauth::www_authenticate(refused.headers());
+    let metadata_url = format!("{issuer}/.well-known/oauth-protected-resource/mcp");
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")),
+        "{challenge}"
+    );
+    let resource: Value = http
+        .get(&metadata_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resource["resource"], format!("{issuer}/mcp"));
+    assert_eq!(resource["authorization_servers"], json!([issuer]));
+    let server: Value = (http.get(format!("{issuer}/.well-known/oauth-authorization-server")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(server["issuer"], issuer.as_str());
+    assert_eq!(server["client_id_metadata_document_supported"], false);
+
+    // Registration, consent with the key (checked against OpenPhone), code,
+    // token: only what was granted is listed and callable.
+    let client = Client::register(&issuer, "Spin Assistant").await;
+    let tokens = client
+        .tokens(BUSINESS_KEY, &["messages:send", "messages:read"])
+        .await;
+    let checks = (sim.requests().into_iter())
+        .filter(|r| r.path == "/v1/phone-numbers")
+        .count();
+    assert_eq!(checks, 1, "the key was checked once, with one read");
+    let session = oauth::open_session(&up, &tokens.access).await;
+    assert_eq!(
+        oauth::tool_names(&up, &tokens.access, &session).await,
+        vec!["send-message", "bulk-messages", "fetch-messages"]
+    );
+    let contact = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"create-contact",
+        "arguments":{"firstName": "Ann", "phoneNumbers": [BOB]}}});
+    let forbidden = oauth::mcp(&up, Some(&tokens.access), Some(&session), contact).await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    assert!(oauth::www_authenticate(forbidden.headers()).contains("error=\"insufficient_scope\""));
+
+    // A tool call sends with the key the user typed, sealed in the vault.
+    let send = json!({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"send-message",
+        "arguments":{"from": SALES_PHONE_ID, "to": BOB, "content": "Hello over OAuth on Spin"}}});
+    let reply: Value = oauth::mcp(&up, Some(&tokens.access), Some(&session), send.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reply["result"]["isError"], false, "{reply}");
+    let posts: Vec<_> = (sim.requests().into_iter())
+        .filter(|r| r.method == "POST" && r.path == "/v1/messages")
+        .collect();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].api_key.as_deref(), Some(BUSINESS_KEY));
+
+    // Refresh rotates; the grant (and its session) carry on.
+    let (status, body) = client.refresh(&tokens.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rotated = oauth::tokens_of(&body);
+    assert_ne!(rotated.refresh, tokens.refresh);
+    let pong = oauth::ping(&up, Some(&rotated.access), Some(&session)).await;
+    assert_eq!(pong.status(), StatusCode::OK);
+
+    // Revoking the refresh token ends the grant: its access token and its
+    // sealed key stop working.
+    assert_eq!(client.revoke(&rotated.refresh).await, StatusCode::OK);
+    let after = oauth::mcp(&up, Some(&rotated.access), Some(&session), send).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.refresh(&rotated.refresh).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        (sim.requests().into_iter())
+            .filter(|r| r.method == "POST" && r.path == "/v1/messages")
+            .count(),
+        1,
+        "nothing was sent after the revocation"
+    );
+
+    // A client named by a metadata document URL is refused with a page,
+    // and nothing is fetched.
+    let before = sim.requests().len();
+    let document = (http.get(format!(
+        "{issuer}/authorize?response_type=code&client_id=https%3A%2F%2Fclient.example%2Fmeta.json\
+         &redirect_uri=https%3A%2F%2Fclient.example%2Fcb&code_challenge=abc&code_challenge_method=S256"
+    )))
+    .send()
+    .await
+    .unwrap();
+    assert!(document.status().is_client_error(), "{}", document.status());
+    assert_eq!(sim.requests().len(), before);
+
+    sim.assert_conformant();
+    let logs = up.logs();
+    harness::assert_json_lines(
+        &logs
+            .iter()
+            .filter(|l| l.starts_with('{'))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    assert_no_secret(
+        &logs,
+        &[
+            BUSINESS_KEY,
+            secret,
+            &tokens.access,
+            &tokens.refresh,
+            &rotated.access,
+            &rotated.refresh,
+        ],
+    );
+    // Spin's store holds the key sealed only.
+    let db = std::fs::read(up.dir.path().join("state/sqlite_key_value.db")).unwrap_or_default();
+    assert!(!db.is_empty(), "the key-value store was used");
+    assert!(
+        !db.windows(BUSINESS_KEY.len())
+            .any(|w| w == BUSINESS_KEY.as_bytes()),
+        "the store holds no key in clear"
+    );
 }

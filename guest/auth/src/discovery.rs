@@ -36,7 +36,7 @@ impl Server<'_> {
             "token_endpoint_auth_methods_supported": ["none"],
             "revocation_endpoint_auth_methods_supported": ["none"],
             "scopes_supported": scope::names(&scope::ALL),
-            "client_id_metadata_document_supported": true,
+            "client_id_metadata_document_supported": s.metadata_documents,
             "authorization_response_iss_parameter_supported": true,
         }))
     }

@@ -126,6 +126,13 @@ impl Server<'_> {
         url: &str,
     ) -> Result<ClientRecord, crate::client::ClientError> {
         check_document_url(url)?;
+        if !self.settings.metadata_documents {
+            return Err(DocumentError::from(FetchError::Refused(
+                "this server does not accept metadata documents; register the client (POST /register)"
+                    .into(),
+            ))
+            .into());
+        }
         // A revoked client's document is not fetched again: no egress on
         // behalf of a client the operator shut out.
         if let Some(known) = self.stored_client(url)?

@@ -44,6 +44,11 @@ pub struct Settings {
     pub refresh_ttl: u64,
     /// Dynamically registered clients held at most (`max_clients`).
     pub max_clients: u64,
+    /// Whether clients may be named by a metadata document URL
+    /// (`client_metadata_documents`, default `true`): `false` where the host
+    /// cannot enforce the rules for fetching them, so that discovery does
+    /// not advertise them.
+    pub metadata_documents: bool,
 }
 
 impl Settings {
@@ -76,6 +81,19 @@ impl Settings {
                 _ => return Err(invalid("max_clients", "must be a whole number above 0")),
             },
         };
+        let metadata_documents = match fetch("client_metadata_documents")?
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(_) => {
+                return Err(invalid(
+                    "client_metadata_documents",
+                    "must be `true` or `false`",
+                ));
+            }
+        };
         Ok(Settings {
             issuer,
             issuer_origin,
@@ -84,6 +102,7 @@ impl Settings {
             access_ttl,
             refresh_ttl,
             max_clients,
+            metadata_documents,
         })
     }
 
@@ -209,7 +228,16 @@ mod tests {
         assert_eq!(s.issuer_origin, "https://mcp.example.com");
         assert_eq!(s.resource_path(), "/mcp");
         assert_eq!(s.endpoint("/token"), "https://mcp.example.com/token");
+        assert!(s.metadata_documents);
         assert!(!format!("{s:?}").contains(KEY));
+        let base = [
+            ("issuer", "https://mcp.example.com"),
+            ("resource", "https://mcp.example.com/mcp"),
+            ("signing_key", KEY),
+        ];
+        let off = load(&[&base[..], &[("client_metadata_documents", "false")]].concat()).unwrap();
+        assert!(!off.metadata_documents);
+        assert!(load(&[&base[..], &[("client_metadata_documents", "no")]].concat()).is_err());
     }
 
     #[test]

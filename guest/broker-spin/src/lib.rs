@@ -1,7 +1,8 @@
 //! The broker for Fermyon Spin 3.x: variables come from
-//! `wasi:config/store@0.2.0-draft-2024-09-27`, ledgers and the shared API
-//! budget live in the `default` key-value store
-//! (`wasi:keyvalue@0.2.0-draft2`). Everything else is the shared broker.
+//! `wasi:config/store@0.2.0-draft-2024-09-27`; ledgers, the shared API
+//! budget, sealed keys and the auth component's bucket live in the
+//! `default` key-value store (`wasi:keyvalue@0.2.0-draft2`), so Spin serves
+//! OAuth mode too. Everything else is the shared broker.
 #![forbid(unsafe_code)]
 
 mod spin {
@@ -36,6 +37,8 @@ fn bucket() -> Result<store::Bucket, StoreError> {
 }
 
 impl openphone_broker::Platform for Spin {
+    const DURABLE: bool = true;
+
     fn setting(name: &str) -> Option<String> {
         config::get(name).ok().flatten().filter(|v| !v.is_empty())
     }
@@ -54,6 +57,34 @@ impl openphone_broker::Platform for Spin {
 
     fn increment(key: &str, delta: i64) -> Result<i64, StoreError> {
         atomics::increment(&bucket()?, key, delta).map_err(failed)
+    }
+
+    fn keys(prefix: &str) -> Result<Vec<String>, StoreError> {
+        let bucket = bucket()?;
+        let mut keys = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = bucket.list_keys(cursor.as_deref()).map_err(failed)?;
+            keys.extend(page.keys.into_iter().filter(|k| k.starts_with(prefix)));
+            match page.cursor {
+                Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    /// Spin's compare-and-swap: the handle remembers the value it read, and
+    /// the swap fails if the entry changed since.
+    fn swap_if(key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool, StoreError> {
+        let cas = atomics::Cas::new(&bucket()?, key).map_err(failed)?;
+        if cas.current().map_err(failed)?.as_deref() != expected {
+            return Ok(false);
+        }
+        match atomics::swap(cas, new) {
+            Ok(()) => Ok(true),
+            Err(atomics::CasError::CasFailed(_)) => Ok(false),
+            Err(atomics::CasError::StoreError(e)) => Err(failed(e)),
+        }
     }
 }
 

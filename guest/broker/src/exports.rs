@@ -15,7 +15,8 @@ use crate::http::{self, Failure, Verb};
 use crate::ledger::Writes;
 use crate::request::ApiBase;
 use crate::session::{self, SessionKey};
-use crate::{Platform, StoreError, ledger, pacing, redact, settings};
+use crate::vault::{self, VaultKey};
+use crate::{Platform, StoreError, auth_view, ledger, pacing, redact, settings};
 
 /// Requests one tool call may make, as natively.
 const REQUESTS_PER_CALL: u32 = 2_000;
@@ -28,10 +29,26 @@ pub struct Broker<P>(PhantomData<P>);
 #[derive(Debug)]
 struct Call {
     tool: String,
-    grant: Option<String>,
+    /// The key the call sends with: the deployment's, or the grant's.
+    key: CallerKey,
     idempotency_key: Option<String>,
     requests: u32,
     writes: Writes,
+}
+
+/// An OpenPhone key. `Debug` prints `[redacted]`.
+struct CallerKey(String);
+
+impl CallerKey {
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for CallerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerKey([redacted])")
+    }
 }
 
 thread_local! {
@@ -50,7 +67,19 @@ fn mode<P: Platform>() -> Result<(Mode, String), BrokerError> {
         return Ok((Mode::SingleUser, key));
     }
     match P::setting(settings::DEPLOYMENT_SECRET) {
-        Some(secret) if secret.len() >= 32 => Ok((Mode::Oauth, secret)),
+        Some(_) if !P::DURABLE => Err(BrokerError::Misconfigured(
+            "OAuth (deployment_secret) needs a host with a key-value store, such as Spin; \
+             this host serves single-user mode only: set openphone_api_key"
+                .into(),
+        )),
+        Some(secret) if secret.len() >= 32 => {
+            if P::setting(settings::PUBLIC_URL).is_none() {
+                return Err(BrokerError::Misconfigured(
+                    "OAuth (deployment_secret) needs public_url, the origin clients reach".into(),
+                ));
+            }
+            Ok((Mode::Oauth, secret))
+        }
         Some(_) => Err(BrokerError::Misconfigured(
             "deployment_secret must be at least 32 characters".into(),
         )),
@@ -60,15 +89,60 @@ fn mode<P: Platform>() -> Result<(Mode, String), BrokerError> {
     }
 }
 
-/// Secrets to mask in every log line and error body.
-fn secrets<P: Platform>() -> Vec<String> {
-    [settings::API_KEY, settings::DEPLOYMENT_SECRET]
-        .into_iter()
-        .filter_map(P::setting)
-        .collect()
+/// The deployment's public origin (`public_url`), when set.
+fn public_origin<P: Platform>() -> Result<Option<String>, BrokerError> {
+    P::setting(settings::PUBLIC_URL)
+        .map(|url| auth_view::public_origin(&url))
+        .transpose()
+        .map_err(|e| BrokerError::Misconfigured(e.into()))
 }
 
-fn emit<P: Platform>(level: &str, message: &str) {
+/// The auth component's settings: OAuth mode only.
+pub(crate) fn auth_settings<P: Platform>() -> Result<auth_view::AuthSettings, BrokerError> {
+    match (mode::<P>()?, public_origin::<P>()?) {
+        ((Mode::Oauth, secret), Some(origin)) => Ok(auth_view::AuthSettings::new(&origin, &secret)),
+        _ => Err(BrokerError::Misconfigured(
+            "the authorization server is served in OAuth mode only".into(),
+        )),
+    }
+}
+
+/// The vault's key: OAuth mode only.
+pub(crate) fn vault_key<P: Platform>() -> Result<VaultKey, BrokerError> {
+    match mode::<P>()? {
+        (Mode::Oauth, secret) => Ok(VaultKey::derive(&secret)),
+        (Mode::SingleUser, _) => Err(BrokerError::Misconfigured(
+            "the vault is used in OAuth mode only".into(),
+        )),
+    }
+}
+
+/// The key sealed for `grant`.
+fn grant_key<P: Platform>(grant: &str) -> Result<CallerKey, BrokerError> {
+    let vault = vault_key::<P>()?;
+    match P::load(&vault::entry_key(grant)) {
+        Ok(Some(value)) => vault
+            .open(grant, &value)
+            .map(CallerKey)
+            .map_err(|e| BrokerError::Unavailable(e.to_string())),
+        Ok(None) => Err(BrokerError::NoKey),
+        Err(e) => Err(BrokerError::Unavailable(e.to_string())),
+    }
+}
+
+/// Secrets to mask in every log line and error body.
+pub(crate) fn secrets<P: Platform>() -> Vec<String> {
+    let mut secrets: Vec<String> = [settings::API_KEY, settings::DEPLOYMENT_SECRET]
+        .into_iter()
+        .filter_map(P::setting)
+        .collect();
+    if let Some(key) = CALL.with_borrow(|call| call.as_ref().map(|c| c.key.expose().to_owned())) {
+        secrets.push(key);
+    }
+    secrets
+}
+
+pub(crate) fn emit<P: Platform>(level: &str, message: &str) {
     let secrets = secrets::<P>();
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let tool = CALL.with_borrow(|call| call.as_ref().map(|c| c.tool.clone()));
@@ -81,7 +155,7 @@ fn emit<P: Platform>(level: &str, message: &str) {
 impl<P: Platform> broker::Guest for Broker<P> {
     fn settings() -> Result<(Mode, Option<String>), BrokerError> {
         let (mode, _) = mode::<P>()?;
-        Ok((mode, P::setting(settings::PUBLIC_URL)))
+        Ok((mode, public_origin::<P>()?))
     }
 
     fn begin_call(
@@ -89,10 +163,23 @@ impl<P: Platform> broker::Guest for Broker<P> {
         grant: Option<String>,
         idempotency_key: Option<String>,
     ) -> Result<(), BrokerError> {
-        mode::<P>()?;
+        let key = match (mode::<P>()?, grant) {
+            ((Mode::SingleUser, key), None) => CallerKey(key),
+            ((Mode::Oauth, _), Some(grant)) => grant_key::<P>(&grant)?,
+            ((Mode::SingleUser, _), Some(_)) => {
+                return Err(BrokerError::Misconfigured(
+                    "a grant was given in single-user mode".into(),
+                ));
+            }
+            ((Mode::Oauth, _), None) => {
+                return Err(BrokerError::Misconfigured(
+                    "a call without a grant in OAuth mode".into(),
+                ));
+            }
+        };
         CALL.set(Some(Call {
             tool,
-            grant,
+            key,
             idempotency_key,
             requests: 0,
             writes: Writes::default(),
@@ -157,16 +244,15 @@ impl<P: Platform> log::Guest for Broker<P> {
 /// Where the bound call's ledger is: `None` without a call or an
 /// idempotency key; else the durable key prefix parts (workspace, tool,
 /// idempotency key).
-fn ledger_scope<P: Platform>() -> Option<(String, String, String)> {
-    let (tool, key) = CALL.with_borrow(|call| {
+fn ledger_scope() -> Option<(String, String, String)> {
+    CALL.with_borrow(|call| {
         let call = call.as_ref()?;
-        Some((call.tool.clone(), call.idempotency_key.clone()?))
-    })?;
-    let workspace = match mode::<P>() {
-        Ok((Mode::SingleUser, api_key)) => session::workspace_name(&api_key),
-        _ => return None,
-    };
-    Some((workspace, tool, key))
+        Some((
+            session::workspace_name(call.key.expose()),
+            call.tool.clone(),
+            call.idempotency_key.clone()?,
+        ))
+    })
 }
 
 /// A host that keeps nothing between requests cannot record an outcome
@@ -184,7 +270,7 @@ fn refused(e: impl std::fmt::Display) -> LedgerError {
 }
 
 fn ledger_get<P: Platform>(item: &str) -> Result<Option<String>, LedgerError> {
-    let (workspace, tool, key) = ledger_scope::<P>().ok_or(LedgerError::NoKey)?;
+    let (workspace, tool, key) = ledger_scope().ok_or(LedgerError::NoKey)?;
     ledger::check_item(item).map_err(refused)?;
     match P::load(&ledger::durable_key(&workspace, &tool, &key, item)) {
         Ok(stored) => Ok(stored.and_then(|s| ledger::unexpired(&s, now_secs()))),
@@ -194,7 +280,7 @@ fn ledger_get<P: Platform>(item: &str) -> Result<Option<String>, LedgerError> {
 }
 
 fn ledger_put<P: Platform>(item: &str, entry: &str) -> Result<(), LedgerError> {
-    let (workspace, tool, key) = ledger_scope::<P>().ok_or(LedgerError::NoKey)?;
+    let (workspace, tool, key) = ledger_scope().ok_or(LedgerError::NoKey)?;
     CALL.with_borrow_mut(|call| match call {
         Some(call) => call.writes.count(item, entry).map_err(refused),
         None => Err(LedgerError::NoKey),
@@ -255,24 +341,43 @@ fn wall_nanos() -> u64 {
 }
 
 /// The key of the bound call's caller.
-fn key_for_call<P: Platform>() -> Result<String, UpstreamError> {
-    let grant = CALL.with_borrow(|call| call.as_ref().map(|c| c.grant.clone()));
-    match grant {
-        None => Err(UpstreamError::InvalidRequest(
-            "no tool call is under way".into(),
-        )),
-        Some(Some(_)) => Err(UpstreamError::Unavailable(
-            "this deployment cannot send with OAuth grants' keys".into(),
-        )),
-        Some(None) => match mode::<P>() {
-            Ok((Mode::SingleUser, key)) => Ok(key),
-            Ok((Mode::Oauth, _)) => Err(UpstreamError::InvalidRequest(
-                "a call without a grant in OAuth mode".into(),
-            )),
-            Err(BrokerError::Misconfigured(m) | BrokerError::Unavailable(m)) => {
-                Err(UpstreamError::Unavailable(m))
-            }
-        },
+fn key_for_call() -> Result<String, UpstreamError> {
+    CALL.with_borrow(|call| call.as_ref().map(|c| c.key.expose().to_owned()))
+        .ok_or_else(|| UpstreamError::InvalidRequest("no tool call is under way".into()))
+}
+
+/// Why a candidate key could not be checked.
+pub(crate) enum KeyCheck {
+    /// OpenPhone answered 401 or 403.
+    Rejected(u16),
+    /// No usable answer; the message says why (never the key).
+    Unavailable(String),
+}
+
+/// Checks `candidate` with one read as that key (`GET /v1/phone-numbers`),
+/// as the native vault does; within the key's budget like any request.
+pub(crate) fn check_key<P: Platform>(candidate: &str) -> Result<(), KeyCheck> {
+    if !openphone_mcp_protocol::catalog::is_api_key_shaped(candidate) {
+        return Err(KeyCheck::Rejected(401));
+    }
+    let base = P::setting(settings::API_BASE_URL).unwrap_or_else(|| ApiBase::DEFAULT.into());
+    let base = ApiBase::parse(&base).map_err(|e| KeyCheck::Unavailable(e.to_string()))?;
+    let target = base
+        .target("/phone-numbers", &[])
+        .map_err(|e| KeyCheck::Unavailable(e.to_string()))?;
+    acquire::<P>(candidate);
+    LAST_SENT.set(Some(monotonic_clock::now()));
+    let headers = [("authorization", candidate), ("accept", "application/json")];
+    match http::exchange(Verb::Get, &target, &headers, None) {
+        Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
+        Ok(answer) if matches!(answer.status, 401 | 403) => Err(KeyCheck::Rejected(answer.status)),
+        Ok(answer) => Err(KeyCheck::Unavailable(format!(
+            "OpenPhone answered {}",
+            answer.status
+        ))),
+        Err(failure) => Err(KeyCheck::Unavailable(format!(
+            "OpenPhone could not be reached: {failure}"
+        ))),
     }
 }
 
@@ -280,7 +385,7 @@ fn dispatch<P: Platform>(
     request: ApiRequest,
     mut record: Option<(String, String)>,
 ) -> Result<ApiResponse, UpstreamError> {
-    let key = key_for_call::<P>()?;
+    let key = key_for_call()?;
     let base = P::setting(settings::API_BASE_URL).unwrap_or_else(|| ApiBase::DEFAULT.into());
     let base = ApiBase::parse(&base).map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
     let target = base

@@ -7,11 +7,18 @@
 //! to a tool), sends to the configured API base only, spaces requests to the
 //! API's 10 per second, retries only reads, and redacts every log line.
 //!
+//! In OAuth mode it also stands between the auth component and the host:
+//! it seals users' keys in the vault, and exports the auth component's
+//! settings and bucket as views (see [`auth_view`]).
+//!
 //! What differs per host family is where settings come from: a broker crate
 //! per host implements [`Platform`] and calls [`export_broker!`].
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 
+#[cfg(target_arch = "wasm32")]
+mod auth_imports;
+pub mod auth_view;
 pub mod bindings;
 #[cfg(target_arch = "wasm32")]
 mod exports;
@@ -22,6 +29,7 @@ pub mod pacing;
 pub mod redact;
 pub mod request;
 pub mod session;
+pub mod vault;
 
 #[cfg(target_arch = "wasm32")]
 pub use exports::Broker;
@@ -53,6 +61,10 @@ pub enum StoreError {
 /// where it has one (ledgers then survive the request, and the API budget
 /// is shared by concurrent requests).
 pub trait Platform: 'static {
+    /// True if the store below keeps its entries between requests (OAuth
+    /// mode needs one; without one it is refused as misconfigured).
+    const DURABLE: bool = false;
+
     /// The setting `name` (see [`settings`]); `None` when unset or empty.
     fn setting(name: &str) -> Option<String>;
 
@@ -73,6 +85,17 @@ pub trait Platform: 'static {
 
     /// Adds `delta` to the counter under `key` atomically; the new value.
     fn increment(_key: &str, _delta: i64) -> Result<i64, StoreError> {
+        Err(StoreError::Absent)
+    }
+
+    /// Every key starting with `prefix`.
+    fn keys(_prefix: &str) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Absent)
+    }
+
+    /// Stores `new` under `key` if its value is `expected` (`None`: absent),
+    /// atomically; false (nothing written) if it was not.
+    fn swap_if(_key: &str, _expected: Option<&[u8]>, _new: &[u8]) -> Result<bool, StoreError> {
         Err(StoreError::Absent)
     }
 }

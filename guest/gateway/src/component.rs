@@ -1,14 +1,16 @@
 //! The component: `wasi:http` in and out, and the [`Backend`] over the
-//! composition's imports (the broker and the five tools).
+//! composition's imports (the broker, the auth component and the five
+//! tools).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use openphone_gateway_bindings::exports::wasi::http::incoming_handler::Guest;
+use openphone_gateway_bindings::openphone::mcp::authorization_server as auth;
 use openphone_gateway_bindings::openphone::mcp::broker::{self, BrokerError, Mode as BrokerMode};
 use openphone_gateway_bindings::openphone::mcp::log::{self, Level};
 use openphone_gateway_bindings::openphone::mcp::types::{
-    CallContext, ToolDescriptor, ToolError, ToolOutput,
+    CallContext, HttpRequest, Principal, TokenError, ToolDescriptor, ToolError, ToolOutput,
 };
 use openphone_gateway_bindings::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
@@ -20,7 +22,7 @@ use openphone_gateway_bindings::{
 use openphone_mcp_protocol::http::Rejection;
 
 use crate::routes::MAX_BODY;
-use crate::{Backend, Gateway, Mode, Reply, Request, Settings};
+use crate::{Backend, CallRefusal, Gateway, Mode, Reply, Request, Settings};
 
 /// `blocking-write-and-flush` takes at most 4096 bytes per call.
 const WRITE_CHUNK: usize = 4096;
@@ -69,11 +71,10 @@ fn read(request: &IncomingRequest) -> Result<Request, Reply> {
         }
     };
     let path_with_query = request.path_with_query().unwrap_or_else(|| "/".into());
-    let path = path_with_query
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let (path, query) = match path_with_query.split_once('?') {
+        Some((path, query)) => (path.to_owned(), query.to_owned()),
+        None => (path_with_query, String::new()),
+    };
     let mut headers = HeaderMap::new();
     for (name, value) in request.headers().entries() {
         if let (Ok(name), Ok(value)) = (
@@ -121,6 +122,7 @@ fn read(request: &IncomingRequest) -> Result<Request, Reply> {
     Ok(Request {
         method,
         path,
+        query,
         headers,
         body: bytes,
     })
@@ -155,6 +157,7 @@ struct Composed;
 fn message(error: BrokerError) -> String {
     match error {
         BrokerError::Misconfigured(m) | BrokerError::Unavailable(m) => m,
+        BrokerError::NoKey => "the grant has no key".into(),
     }
 }
 
@@ -186,8 +189,16 @@ impl Backend for Composed {
         ]
     }
 
-    fn begin_call(&self, tool: &str, idempotency_key: Option<&str>) -> Result<(), String> {
-        broker::begin_call(tool, None, idempotency_key).map_err(message)
+    fn begin_call(
+        &self,
+        tool: &str,
+        grant: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(), CallRefusal> {
+        broker::begin_call(tool, grant, idempotency_key).map_err(|e| match e {
+            BrokerError::NoKey => CallRefusal::NoKey,
+            other => CallRefusal::Failed(message(other)),
+        })
     }
 
     fn call(
@@ -212,5 +223,32 @@ impl Backend for Composed {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default()
+    }
+
+    fn auth_routes(&self) -> Vec<String> {
+        auth::routes()
+    }
+
+    fn auth_handle(&self, request: &Request) -> Reply {
+        let answer = auth::handle(&HttpRequest {
+            method: request.method.as_str().to_owned(),
+            path: request.path.clone(),
+            query: request.query.clone(),
+            headers: (request.headers.iter())
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
+                .collect(),
+            body: request.body.clone(),
+        });
+        Reply {
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+        }
+    }
+
+    fn verify(&self, bearer: &str, resource: &str) -> Result<Principal, TokenError> {
+        auth::verify(bearer, resource)
     }
 }

@@ -4,21 +4,31 @@
 use std::cell::{Cell, RefCell};
 
 use openphone_gateway_bindings::openphone::mcp::types::{
-    CallContext, ToolAnnotations, ToolDescriptor, ToolError, ToolOutput,
+    CallContext, Principal, TokenError, ToolAnnotations, ToolDescriptor, ToolError, ToolOutput,
 };
 
-use crate::{Backend, Mode, Settings};
+use crate::{Backend, CallRefusal, Mode, Reply, Request, Settings};
+
+/// The token the fake auth component accepts, and the grant it speaks for.
+pub const TOKEN: &str = "token-of-grant-1";
+/// A second grant's token (scope `messages:read` only).
+pub const READ_ONLY_TOKEN: &str = "token-of-grant-2";
 
 /// What a fake tool call answers.
 pub type Answer = fn(&str, &str) -> Result<ToolOutput, ToolError>;
+
+/// One `begin-call`: tool, grant, idempotency key.
+pub type Begun = (String, Option<String>, Option<String>);
 
 pub struct Fake {
     pub settings: Result<Settings, String>,
     pub slots: Vec<Vec<ToolDescriptor>>,
     pub answer: Answer,
     pub now: Cell<u64>,
-    /// (tool, idempotency key) of every `begin-call`.
-    pub begun: RefCell<Vec<(String, Option<String>)>>,
+    /// (tool, grant, idempotency key) of every `begin-call`.
+    pub begun: RefCell<Vec<Begun>>,
+    /// (path, query) of every request handed to the auth component.
+    pub auth_requests: RefCell<Vec<(String, String)>>,
     /// (slot, name, arguments, context) of every call.
     pub calls: RefCell<Vec<(usize, String, String, CallContext)>>,
 }
@@ -61,7 +71,21 @@ impl Default for Fake {
             },
             now: Cell::new(1_800_000_000),
             begun: RefCell::default(),
+            auth_requests: RefCell::default(),
             calls: RefCell::default(),
+        }
+    }
+}
+
+impl Fake {
+    /// A backend in OAuth mode at `https://mcp.example.com`.
+    pub fn oauth() -> Self {
+        Fake {
+            settings: Ok(Settings {
+                mode: Mode::OAuth,
+                public_url: Some("https://mcp.example.com".into()),
+            }),
+            ..Fake::default()
         }
     }
 }
@@ -89,8 +113,17 @@ impl Backend for Fake {
         self.slots.clone()
     }
 
-    fn begin_call(&self, tool: &str, idempotency_key: Option<&str>) -> Result<(), String> {
-        (self.begun.borrow_mut()).push((tool.into(), idempotency_key.map(str::to_owned)));
+    fn begin_call(
+        &self,
+        tool: &str,
+        grant: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(), CallRefusal> {
+        (self.begun.borrow_mut()).push((
+            tool.into(),
+            grant.map(str::to_owned),
+            idempotency_key.map(str::to_owned),
+        ));
         Ok(())
     }
 
@@ -107,5 +140,39 @@ impl Backend for Fake {
 
     fn now(&self) -> u64 {
         self.now.get()
+    }
+
+    fn auth_routes(&self) -> Vec<String> {
+        vec!["/token".into(), "/authorize".into()]
+    }
+
+    fn auth_handle(&self, request: &Request) -> Reply {
+        (self.auth_requests.borrow_mut()).push((request.path.clone(), request.query.clone()));
+        Reply {
+            status: 200,
+            headers: vec![
+                ("content-type".into(), "text/html".into()),
+                ("referrer-policy".into(), "same-origin".into()),
+                ("x-frame-options".into(), "SAMEORIGIN".into()),
+            ],
+            body: b"<p>consent</p>".to_vec(),
+        }
+    }
+
+    fn verify(&self, bearer: &str, resource: &str) -> Result<Principal, TokenError> {
+        if resource != "https://mcp.example.com/mcp" {
+            return Err(TokenError::WrongResource);
+        }
+        let (grant, scopes) = match bearer {
+            TOKEN => ("grant-1", vec!["messages:send", "messages:read"]),
+            READ_ONLY_TOKEN => ("grant-2", vec!["messages:read"]),
+            "unavailable" => return Err(TokenError::Unavailable("store down".into())),
+            _ => return Err(TokenError::Unknown),
+        };
+        Ok(Principal {
+            grant: grant.into(),
+            client_id: "client-1".into(),
+            scopes: scopes.into_iter().map(str::to_owned).collect(),
+        })
     }
 }

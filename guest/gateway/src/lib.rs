@@ -1,6 +1,9 @@
 //! The gateway of composed deployments (Spin, stock `wasmtime serve`):
 //! Streamable HTTP `/mcp` and `/health` over `wasi:http/incoming-handler`,
-//! in front of the five tool components the composition plugs in.
+//! in front of the five tool components the composition plugs in, and, in
+//! OAuth mode, the auth component's endpoints and pages, with bearer tokens
+//! checked by its `verify` and each grant's scopes deciding which tools
+//! exist for a request — the native host's rules and answers.
 //!
 //! The MCP rules are the native host's, through the same sans-IO
 //! `openphone-mcp-protocol` crate: header checks, JSON-RPC framing, the
@@ -24,7 +27,7 @@ pub use mcp::Gateway;
 pub use routes::{Reply, Request};
 
 use openphone_gateway_bindings::openphone::mcp::types::{
-    CallContext, ToolDescriptor, ToolError, ToolOutput,
+    CallContext, Principal, TokenError, ToolDescriptor, ToolError, ToolOutput,
 };
 
 /// How callers are authenticated (the broker's `mode`).
@@ -43,6 +46,15 @@ pub struct Settings {
     pub public_url: Option<String>,
 }
 
+/// Why the broker would not bind a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallRefusal {
+    /// The grant has no sealed key any more (revoked).
+    NoKey,
+    /// The deployment cannot serve the call; the message says why.
+    Failed(String),
+}
+
 /// Everything the gateway asks of the rest of the composition.
 pub trait Backend {
     /// `Err` names the setting that is missing or malformed.
@@ -53,8 +65,14 @@ pub trait Backend {
     fn open(&self, id: &str) -> Option<String>;
     /// Every tool component's descriptors, in slot order.
     fn descriptors(&self) -> Vec<Vec<ToolDescriptor>>;
-    /// Binds the broker to a call of `tool` before it runs.
-    fn begin_call(&self, tool: &str, idempotency_key: Option<&str>) -> Result<(), String>;
+    /// Binds the broker to a call of `tool` for `grant` (`None`: single
+    /// user) before it runs.
+    fn begin_call(
+        &self,
+        tool: &str,
+        grant: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(), CallRefusal>;
     /// Runs `name` in the component in `slot`.
     fn call(
         &self,
@@ -65,6 +83,12 @@ pub trait Backend {
     ) -> Result<ToolOutput, ToolError>;
     /// Now, in Unix seconds (sessions expire).
     fn now(&self) -> u64;
+    /// The paths the auth component answers (OAuth mode).
+    fn auth_routes(&self) -> Vec<String>;
+    /// The auth component's answer to a request for one of its paths.
+    fn auth_handle(&self, request: &Request) -> Reply;
+    /// Checks a bearer token presented to `resource`.
+    fn verify(&self, bearer: &str, resource: &str) -> Result<Principal, TokenError>;
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub struct Request {
     pub method: Method,
     /// The path without the query.
     pub path: String,
+    /// The raw query, without `?` (empty when none).
+    pub query: String,
     /// Header names lower case; `host` is the request's authority.
     pub headers: HeaderMap,
     pub body: Vec<u8>,
@@ -56,6 +58,30 @@ impl Reply {
         self
     }
 
+    /// `name: value` in place of any `name` the reply has.
+    #[must_use]
+    pub fn with_only_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.with_header(name, value)
+    }
+
+    /// `name: value` unless the reply has a `name` already.
+    #[must_use]
+    pub fn with_default_header(self, name: &str, value: &str) -> Self {
+        if self.header(name).is_some() {
+            self
+        } else {
+            self.with_header(name, value)
+        }
+    }
+
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        (self.headers.iter())
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON (for tests and logs).
     pub fn body_json(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
@@ -67,7 +93,8 @@ impl Reply {
 pub enum Route {
     Health,
     Mcp,
-    NotFound,
+    /// Any other path: the auth component's, if it is one of its routes.
+    Other,
 }
 
 impl Route {
@@ -75,7 +102,7 @@ impl Route {
         match path {
             "/health" => Route::Health,
             "/mcp" => Route::Mcp,
-            _ => Route::NotFound,
+            _ => Route::Other,
         }
     }
 }

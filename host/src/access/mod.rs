@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use openphone_mcp_protocol::http as bearer;
 
 use crate::auth::AuthServer;
 use crate::auth::vault::Vault;
@@ -76,7 +77,7 @@ impl Access {
             }
             Access::OAuth(oauth) => oauth,
         };
-        let Some(bearer) = bearer(headers) else {
+        let Some(bearer) = bearer::bearer_token(headers) else {
             return Err(oauth.challenge(None));
         };
         let principal = match oauth.auth.verify(bearer, &oauth.resource).await {
@@ -128,15 +129,11 @@ impl Access {
             Access::OAuth(oauth) => oauth.metadata_url.as_str(),
             Access::SingleUser(_) => "",
         };
-        let challenge = format!(
-            "Bearer error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{metadata}\", \
-             error_description=\"this tool needs the {scope} scope\""
-        );
         challenged(
             StatusCode::FORBIDDEN,
             "insufficient_scope",
-            &format!("this tool needs the {scope} scope; authorize again granting it"),
-            &challenge,
+            &bearer::scope_required(scope),
+            &bearer::scope_challenge(scope, metadata),
         )
     }
 }
@@ -144,19 +141,11 @@ impl Access {
 impl OAuthAccess {
     /// `401` asking for a token, pointing at the metadata.
     fn challenge(&self, error: Option<&str>) -> Response {
-        let mut challenge = format!(
-            "Bearer resource_metadata=\"{}\", scope=\"{}\"",
-            self.metadata_url,
-            scope::all()
-        );
-        if let Some(error) = error {
-            challenge.push_str(&format!(", error=\"{error}\""));
-        }
         challenged(
             StatusCode::UNAUTHORIZED,
             error.unwrap_or("unauthorized"),
-            "authorize with OAuth: see the resource_metadata in WWW-Authenticate",
-            &challenge,
+            bearer::TOKEN_REQUIRED,
+            &bearer::token_challenge(&self.metadata_url, error),
         )
     }
 }
@@ -174,14 +163,6 @@ fn challenged(status: StatusCode, error: &str, description: &str, challenge: &st
             .insert(header::WWW_AUTHENTICATE, value);
     }
     response
-}
-
-/// The token of an `Authorization: Bearer …` header.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// `503` with `Retry-After`: the token could not be checked just now.
@@ -204,29 +185,4 @@ pub(crate) fn temporarily_unavailable(description: &str) -> Response {
         HeaderValue::from(crate::auth::BUSY_RETRY_AFTER_SECS),
     );
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_bearer_tokens_only() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(bearer(&headers), None);
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer abc"),
-        );
-        assert_eq!(bearer(&headers), Some("abc"));
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("bearer  abc "),
-        );
-        assert_eq!(bearer(&headers), Some("abc"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(bearer(&headers), None);
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
-        assert_eq!(bearer(&headers), None);
-    }
 }

@@ -11,8 +11,3 @@ pub(crate) use openphone_mcp_protocol::catalog::OFFERED_SCOPES as OFFERED;
 pub(crate) fn is_offered(scope: &str) -> bool {
     OFFERED.contains(&scope)
 }
-
-/// The scopes as a space-separated list (RFC 6749 §3.3).
-pub(crate) fn all() -> String {
-    OFFERED.join(" ")
-}

@@ -1,11 +1,14 @@
-//! The gateway's request handling: `/health`, and `/mcp` by the native
-//! host's rules (header checks, one message or a 2025-03-26 batch per POST,
-//! `202` for notifications, `404` for an unknown or expired session).
+//! The gateway's request handling: `/health`, `/mcp` by the native host's
+//! rules (header checks, bearer tokens and scopes in OAuth mode, one message
+//! or a 2025-03-26 batch per POST, `202` for notifications, `404` for an
+//! unknown or expired session), and the auth component's routes.
 
 use std::collections::HashSet;
 
 use http::{Method, StatusCode};
-use openphone_gateway_bindings::openphone::mcp::types::{CallContext, ToolError, UpstreamError};
+use openphone_gateway_bindings::openphone::mcp::types::{
+    CallContext, TokenError, ToolError, UpstreamError,
+};
 use openphone_mcp_protocol::catalog::{self, ToolFailure, UpstreamFailure};
 use openphone_mcp_protocol::http::{self as rules, HostPolicy, OriginPolicy, Rejection};
 use openphone_mcp_protocol::rmcp::model::Tool;
@@ -15,7 +18,11 @@ use openphone_mcp_protocol::{
 use serde_json::{Value, json};
 
 use crate::routes::{MAX_BODY, Reply, Request, Route};
-use crate::{Backend, Mode, Settings, sealed};
+use crate::{Backend, CallRefusal, Mode, Settings, sealed};
+
+/// Seconds a client is asked to wait when the authorization state could not
+/// be read (as natively).
+const RETRY_AFTER_SECS: &str = "2";
 
 /// The gateway: stateless; everything per request comes from the backend.
 #[derive(Debug, Clone)]
@@ -29,11 +36,32 @@ impl Default for Gateway {
     }
 }
 
-/// The catalog of the composed tools: the MCP tools in order, and the slot
-/// of the component that runs each.
+/// The catalog of the composed tools: the MCP tools in order, the slot of
+/// the component that runs each, and the scope each needs.
 struct Catalog {
     tools: Vec<Tool>,
     slots: Vec<usize>,
+    scopes: Vec<String>,
+}
+
+/// Who a request to `/mcp` acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Caller {
+    /// The grant of the verified token; `None` in single-user mode.
+    grant: Option<String>,
+    /// The grant's scopes; `None` is everything (single user).
+    scopes: Option<Vec<String>>,
+}
+
+impl Caller {
+    const SINGLE_USER: Caller = Caller {
+        grant: None,
+        scopes: None,
+    };
+
+    fn allows(&self, scope: &str) -> bool {
+        (self.scopes.as_ref()).is_none_or(|granted| granted.iter().any(|s| s == scope))
+    }
 }
 
 impl Catalog {
@@ -43,6 +71,7 @@ impl Catalog {
     fn build(backend: &dyn Backend) -> Result<Self, String> {
         let mut tools = Vec::new();
         let mut slots = Vec::new();
+        let mut scopes = Vec::new();
         let mut names = HashSet::new();
         for (slot, descriptors) in backend.descriptors().into_iter().enumerate() {
             for d in descriptors {
@@ -59,14 +88,40 @@ impl Catalog {
                     .map_err(|e| format!("tool `{}` has a schema that is not JSON: {e}", d.name))?;
                 tools.push(tool);
                 slots.push(slot);
+                scopes.push(d.scope);
             }
         }
-        Ok(Self { tools, slots })
+        Ok(Self {
+            tools,
+            slots,
+            scopes,
+        })
     }
 
     fn slot(&self, name: &str) -> Option<usize> {
         let index = self.tools.iter().position(|t| t.name == name)?;
         self.slots.get(index).copied()
+    }
+
+    /// The scope a `tools/call` message needs; `None` for anything else.
+    fn scope_needed(&self, message: &Message) -> Option<&str> {
+        let Message::Request { method, params, .. } = message else {
+            return None;
+        };
+        if method != "tools/call" {
+            return None;
+        }
+        let name = params.as_ref()?.get("name")?.as_str()?;
+        let index = self.tools.iter().position(|t| t.name == name)?;
+        self.scopes.get(index).map(String::as_str)
+    }
+
+    /// The tools that exist for `caller`: those its scopes allow.
+    fn visible(&self, caller: &Caller) -> Vec<Tool> {
+        (self.tools.iter().zip(&self.scopes))
+            .filter(|(_, scope)| caller.allows(scope))
+            .map(|(tool, _)| tool.clone())
+            .collect()
     }
 }
 
@@ -96,11 +151,15 @@ impl Gateway {
                     format!("the server is not configured: {message}"),
                 )),
             },
-            Route::NotFound => Reply::json(StatusCode::NOT_FOUND, &json!({"error": "not found"})),
+            Route::Other => auth_route(backend, request),
         };
+        // The native host's security headers; the consent page sets its own
+        // Referrer-Policy (`same-origin`, for its CSRF check).
         reply
-            .with_header("x-content-type-options", "nosniff")
-            .with_header("cache-control", "no-store")
+            .with_only_header("x-content-type-options", "nosniff")
+            .with_only_header("x-frame-options", "DENY")
+            .with_default_header("referrer-policy", "no-referrer")
+            .with_default_header("cache-control", "no-store")
     }
 
     fn mcp(&self, backend: &dyn Backend, settings: &Settings, request: &Request) -> Reply {
@@ -112,19 +171,17 @@ impl Gateway {
                 reply
             };
         }
-        if settings.mode == Mode::OAuth {
-            return Reply::rejected(&Rejection::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "this composition serves single-user mode only: set openphone_api_key",
-            ));
-        }
         if request.body.len() > MAX_BODY {
             return Reply::rejected(&Rejection::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the body is larger than 1 MiB",
             ));
         }
-        let exchange = match open_exchange(backend, request) {
+        let caller = match authorize(backend, settings, request) {
+            Ok(caller) => caller,
+            Err(reply) => return reply,
+        };
+        let exchange = match open_exchange(backend, request, caller.grant.as_deref()) {
             Ok(exchange) => exchange,
             Err(reply) => return reply,
         };
@@ -137,10 +194,23 @@ impl Gateway {
                 ));
             }
         };
-        self.answer(backend, &catalog, exchange)
+        // A tool outside the grant's scopes is refused before anything runs.
+        let refused = (exchange.messages.iter())
+            .filter_map(|message| catalog.scope_needed(message))
+            .find(|scope| !caller.allows(scope));
+        if let Some(scope) = refused {
+            return insufficient_scope(settings, scope);
+        }
+        self.answer(backend, &catalog, &caller, exchange)
     }
 
-    fn answer(&self, backend: &dyn Backend, catalog: &Catalog, exchange: Exchange) -> Reply {
+    fn answer(
+        &self,
+        backend: &dyn Backend,
+        catalog: &Catalog,
+        caller: &Caller,
+        exchange: Exchange,
+    ) -> Reply {
         let Exchange {
             mut session,
             is_initialize,
@@ -148,12 +218,13 @@ impl Gateway {
             messages,
         } = exchange;
         let expects_reply = messages.iter().any(Message::expects_reply);
+        let tools = catalog.visible(caller);
         let mut replies = Vec::new();
         for message in messages {
-            match self.server.handle(&mut session, message, &catalog.tools) {
+            match self.server.handle(&mut session, message, &tools) {
                 Step::Reply(reply) => replies.push(reply),
                 Step::Accepted | Step::Cancel { .. } => {}
-                Step::CallTool(call) => replies.push(run(backend, catalog, &call)),
+                Step::CallTool(call) => replies.push(run(backend, catalog, caller, &call)),
             }
         }
         if !expects_reply {
@@ -168,7 +239,7 @@ impl Gateway {
         if !(is_initialize && session.is_negotiated()) {
             return reply;
         }
-        match sealed::seal(backend, &session) {
+        match sealed::seal(backend, &session, caller.grant.as_deref()) {
             Ok(id) => reply.with_header(rules::SESSION_ID_HEADER, id),
             Err(message) => Reply::rejected(&Rejection::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -204,8 +275,9 @@ fn public_origin(url: &str) -> Option<(String, String)> {
     (!authority.is_empty()).then(|| (format!("{scheme}://{authority}"), authority.to_owned()))
 }
 
-/// The Streamable HTTP checks, in the native order.
-fn check_transport(settings: &Settings, request: &Request) -> Result<(), Rejection> {
+/// What every `/mcp` and OAuth request passes first (DNS rebinding and
+/// cross-origin browsers): `Host`, then `Origin`.
+fn check_guard(settings: &Settings, request: &Request) -> Result<(), Rejection> {
     let public = settings.public_url.as_deref().and_then(public_origin);
     let hosts = HostPolicy {
         allowed_hosts: public.iter().map(|(_, a)| a.clone()).collect(),
@@ -216,15 +288,116 @@ fn check_transport(settings: &Settings, request: &Request) -> Result<(), Rejecti
         allow_loopback: true,
     };
     rules::check_host(&request.headers, &hosts)?;
-    rules::check_origin(&request.headers, &origins)?;
+    rules::check_origin(&request.headers, &origins)
+}
+
+/// The Streamable HTTP checks, in the native order.
+fn check_transport(settings: &Settings, request: &Request) -> Result<(), Rejection> {
+    check_guard(settings, request)?;
     rules::check_method(&request.method, &[Method::POST])?;
     rules::check_post_accept(&request.headers)?;
     rules::check_content_type(&request.headers)
 }
 
+/// An OAuth endpoint or page, in OAuth mode; `404` for any other path.
+fn auth_route(backend: &dyn Backend, request: &Request) -> Reply {
+    let not_found = || Reply::json(StatusCode::NOT_FOUND, &json!({"error": "not found"}));
+    let Ok(settings) = backend.settings() else {
+        return not_found();
+    };
+    if settings.mode != Mode::OAuth || !backend.auth_routes().contains(&request.path) {
+        return not_found();
+    }
+    if let Err(rejection) = check_guard(&settings, request) {
+        return Reply::rejected(&rejection);
+    }
+    if request.method != Method::GET && request.method != Method::POST {
+        return Reply::empty(StatusCode::METHOD_NOT_ALLOWED).with_header("allow", "GET, POST");
+    }
+    backend.auth_handle(request)
+}
+
+/// Who the request acts for: the single user, or the grant of a bearer
+/// token the auth component verified for this server's `/mcp`.
+// The error is the answer itself.
+#[allow(clippy::result_large_err)]
+fn authorize(
+    backend: &dyn Backend,
+    settings: &Settings,
+    request: &Request,
+) -> Result<Caller, Reply> {
+    if settings.mode == Mode::SingleUser {
+        return Ok(Caller::SINGLE_USER);
+    }
+    let Some(issuer) = settings.public_url.as_deref() else {
+        return Err(Reply::rejected(&Rejection::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is not configured: OAuth needs public_url",
+        )));
+    };
+    let metadata = rules::resource_metadata_url(issuer);
+    let Some(token) = rules::bearer_token(&request.headers) else {
+        return Err(challenged(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            rules::TOKEN_REQUIRED,
+            &rules::token_challenge(&metadata, None),
+        ));
+    };
+    match backend.verify(token, &format!("{issuer}/mcp")) {
+        Ok(principal) => Ok(Caller {
+            grant: Some(principal.grant),
+            scopes: Some(principal.scopes),
+        }),
+        Err(TokenError::Unavailable(_)) => Err(Reply::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({
+                "error": "temporarily_unavailable",
+                "error_description": "the authorization state could not be read; try again",
+            }),
+        )
+        .with_header("retry-after", RETRY_AFTER_SECS)),
+        Err(
+            TokenError::Unknown
+            | TokenError::Expired
+            | TokenError::WrongResource
+            | TokenError::Revoked,
+        ) => Err(challenged(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            rules::TOKEN_REQUIRED,
+            &rules::token_challenge(&metadata, Some("invalid_token")),
+        )),
+    }
+}
+
+/// `403 insufficient_scope` for a tool needing `scope`.
+fn insufficient_scope(settings: &Settings, scope: &str) -> Reply {
+    let metadata = rules::resource_metadata_url(settings.public_url.as_deref().unwrap_or_default());
+    challenged(
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        &rules::scope_required(scope),
+        &rules::scope_challenge(scope, &metadata),
+    )
+}
+
+/// An OAuth error body with its `WWW-Authenticate` challenge.
+fn challenged(status: StatusCode, error: &str, description: &str, challenge: &str) -> Reply {
+    Reply::json(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
+    .with_header("www-authenticate", challenge)
+}
+
 /// Parses the body and resolves its session: a new one for `initialize`,
-/// else the one sealed into `Mcp-Session-Id`.
-fn open_exchange(backend: &dyn Backend, request: &Request) -> Result<Exchange, Reply> {
+/// else the one sealed into `Mcp-Session-Id` for the same grant.
+fn open_exchange(
+    backend: &dyn Backend,
+    request: &Request,
+    grant: Option<&str>,
+) -> Result<Exchange, Reply> {
     let bad_message = |invalid: jsonrpc::InvalidMessage| {
         Reply::json(StatusCode::BAD_REQUEST, &invalid.response())
     };
@@ -242,7 +415,7 @@ fn open_exchange(backend: &dyn Backend, request: &Request) -> Result<Exchange, R
                     "Mcp-Session-Id header required",
                 ))
             })?;
-        sealed::open(backend, id).ok_or_else(|| {
+        sealed::open(backend, id, grant).ok_or_else(|| {
             Reply::rejected(&Rejection::new(
                 StatusCode::NOT_FOUND,
                 "unknown or expired session",
@@ -269,14 +442,21 @@ fn open_exchange(backend: &dyn Backend, request: &Request) -> Result<Exchange, R
 }
 
 /// Runs one `tools/call` and returns its JSON-RPC response.
-fn run(backend: &dyn Backend, catalog: &Catalog, call: &ToolCall) -> Value {
+fn run(backend: &dyn Backend, catalog: &Catalog, caller: &Caller, call: &ToolCall) -> Value {
     let Some(slot) = catalog.slot(&call.name) else {
         let text = catalog::explain(ToolFailure::UnknownTool(&call.name));
         return Server::tool_result(&call.id, catalog::failure(text));
     };
     let idempotency_key = catalog::idempotency_key(&call.arguments, call.meta.as_ref());
-    if let Err(message) = backend.begin_call(&call.name, idempotency_key) {
-        let text = format!("The server could not run this call; nothing was done: {message}");
+    if let Err(refusal) = backend.begin_call(&call.name, caller.grant.as_deref(), idempotency_key) {
+        let text = match refusal {
+            CallRefusal::NoKey => "This grant holds no OpenPhone key any more (it was revoked); \
+                 authorize again. Nothing was done."
+                .to_owned(),
+            CallRefusal::Failed(message) => {
+                format!("The server could not run this call; nothing was done: {message}")
+            }
+        };
         return Server::tool_result(&call.id, catalog::failure(text));
     }
     let context = CallContext {

@@ -2,7 +2,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use openphone_gateway_bindings::openphone::mcp::types::{ToolError, UpstreamError};
 use serde_json::{Value, json};
 
-use crate::fake::{Fake, descriptor};
+use crate::fake::{Fake, READ_ONLY_TOKEN, TOKEN, descriptor};
 use crate::{Gateway, Mode, Reply, Request, Settings};
 
 const VERSION: &str = "2025-06-18";
@@ -24,6 +24,7 @@ fn request(method: Method, path: &str, headers: &[(&str, &str)], body: &Value) -
     Request {
         method,
         path: path.into(),
+        query: String::new(),
         headers: map,
         body: body.to_string().into_bytes(),
     }
@@ -134,7 +135,7 @@ fn a_session_lives_in_its_id_and_serves_the_catalog_and_calls() {
     assert_eq!(calls[0].3.request_id, "7");
     assert_eq!(
         backend.begun.borrow().as_slice(),
-        [("fetch-messages".to_owned(), Some("k-1".to_owned()))]
+        [("fetch-messages".to_owned(), None, Some("k-1".to_owned()))]
     );
 }
 
@@ -295,7 +296,7 @@ fn health_and_configuration_faults_are_explicit() {
             &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
         ),
     );
-    assert_eq!(mcp.status, 503, "OAuth needs the auth component");
+    assert_eq!(mcp.status, 503, "OAuth needs public_url");
 
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}});
@@ -347,4 +348,204 @@ fn a_batch_is_answered_as_an_array_under_2025_03_26() {
     );
     let body = batch.body_json().expect("JSON");
     assert_eq!(body.as_array().map(Vec::len), Some(2), "{body}");
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// `initialize` as the holder of `token`; the session id.
+fn initialize_as(gateway: &Gateway, backend: &Fake, token: &str) -> String {
+    let auth = bearer(token);
+    let reply = gateway.handle(
+        backend,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[("authorization", &auth)],
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": VERSION, "capabilities": {},
+                "clientInfo": {"name": "c", "version": "1"}}}),
+        ),
+    );
+    assert_eq!(reply.status, 200, "{:?}", reply.body_json());
+    header(&reply, "mcp-session-id").expect("an id").to_owned()
+}
+
+fn post_as(gateway: &Gateway, backend: &Fake, token: &str, session: &str, body: &Value) -> Reply {
+    let auth = bearer(token);
+    gateway.handle(
+        backend,
+        &request(
+            Method::POST,
+            "/mcp",
+            &[
+                ("authorization", &auth),
+                ("mcp-session-id", session),
+                ("mcp-protocol-version", VERSION),
+            ],
+            body,
+        ),
+    )
+}
+
+#[test]
+fn oauth_asks_for_a_token_and_serves_each_grant_its_scopes() {
+    let gateway = Gateway::new();
+    let backend = Fake::oauth();
+    let metadata = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+
+    let missing = gateway.handle(&backend, &request(Method::POST, "/mcp", &[], &ping));
+    assert_eq!(missing.status, 401);
+    let challenge = header(&missing, "www-authenticate").expect("a challenge");
+    assert!(
+        challenge.starts_with(&format!("Bearer resource_metadata=\"{metadata}\"")),
+        "{challenge}"
+    );
+    assert!(
+        !challenge.contains("error="),
+        "no token, no error: {challenge}"
+    );
+    for token in ["forged", "Bearer"] {
+        let auth = bearer(token);
+        let reply = gateway.handle(
+            &backend,
+            &request(Method::POST, "/mcp", &[("authorization", &auth)], &ping),
+        );
+        assert_eq!(reply.status, 401, "{token}");
+        assert!(
+            header(&reply, "www-authenticate")
+                .is_some_and(|c| c.contains("error=\"invalid_token\""))
+        );
+    }
+    let auth = bearer("unavailable");
+    let down = gateway.handle(
+        &backend,
+        &request(Method::POST, "/mcp", &[("authorization", &auth)], &ping),
+    );
+    assert_eq!(down.status, 503);
+    assert_eq!(header(&down, "retry-after"), Some("2"));
+
+    // A read-only grant sees and may call only its tools.
+    let reader = initialize_as(&gateway, &backend, READ_ONLY_TOKEN);
+    let listed = post_as(
+        &gateway,
+        &backend,
+        READ_ONLY_TOKEN,
+        &reader,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .body_json()
+    .expect("JSON");
+    let names: Vec<&str> = (listed["result"]["tools"].as_array().expect("tools").iter())
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["fetch-messages"]);
+    let refused = post_as(
+        &gateway,
+        &backend,
+        READ_ONLY_TOKEN,
+        &reader,
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                "params": {"name": "send-message", "arguments": {}}}),
+    );
+    assert_eq!(refused.status, 403);
+    let challenge = header(&refused, "www-authenticate").expect("a challenge");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\", scope=\"messages:send\""),
+        "{challenge}"
+    );
+    assert!(backend.calls.borrow().is_empty(), "nothing ran");
+
+    // A session belongs to the grant that opened it.
+    let sender = initialize_as(&gateway, &backend, TOKEN);
+    let foreign = post_as(&gateway, &backend, READ_ONLY_TOKEN, &sender, &ping);
+    assert_eq!(foreign.status, 404);
+    let result = post_as(
+        &gateway,
+        &backend,
+        TOKEN,
+        &sender,
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                "params": {"name": "send-message", "arguments": {"idempotencyKey": "k"}}}),
+    )
+    .body_json()
+    .expect("JSON");
+    assert_eq!(result["result"]["isError"], false, "{result}");
+    assert_eq!(
+        backend.begun.borrow().as_slice(),
+        [(
+            "send-message".to_owned(),
+            Some("grant-1".to_owned()),
+            Some("k".to_owned())
+        )]
+    );
+}
+
+#[test]
+fn the_auth_component_answers_its_routes_in_oauth_mode_only() {
+    let gateway = Gateway::new();
+    let backend = Fake::oauth();
+    let mut consent = request(Method::GET, "/authorize", &[], &json!({}));
+    consent.query = "client_id=c&state=s".into();
+    let reply = gateway.handle(&backend, &consent);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, b"<p>consent</p>");
+    assert_eq!(
+        backend.auth_requests.borrow().as_slice(),
+        [("/authorize".to_owned(), "client_id=c&state=s".to_owned())]
+    );
+    // The native security headers: framing denied whatever the page says,
+    // the page's own Referrer-Policy kept.
+    assert_eq!(header(&reply, "x-frame-options"), Some("DENY"));
+    assert_eq!(
+        reply
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "x-frame-options")
+            .count(),
+        1
+    );
+    assert_eq!(header(&reply, "referrer-policy"), Some("same-origin"));
+    assert_eq!(header(&reply, "x-content-type-options"), Some("nosniff"));
+    assert_eq!(header(&reply, "cache-control"), Some("no-store"));
+
+    let put = gateway.handle(&backend, &request(Method::PUT, "/token", &[], &json!({})));
+    assert_eq!(put.status, 405);
+    let unknown = gateway.handle(&backend, &request(Method::GET, "/admin", &[], &json!({})));
+    assert_eq!(unknown.status, 404);
+    let rebound = gateway.handle(
+        &backend,
+        &request(
+            Method::POST,
+            "/token",
+            &[("host", "evil.example")],
+            &json!({}),
+        ),
+    );
+    assert!(rebound.status >= 400, "a foreign Host is refused");
+    let cross = gateway.handle(
+        &backend,
+        &request(
+            Method::POST,
+            "/token",
+            &[("origin", "https://evil.example")],
+            &json!({}),
+        ),
+    );
+    assert!(cross.status >= 400, "a foreign Origin is refused");
+    assert_eq!(
+        backend.auth_requests.borrow().len(),
+        1,
+        "none of these reached it"
+    );
+
+    let single = Fake::default();
+    let reply = gateway.handle(
+        &single,
+        &request(Method::GET, "/authorize", &[], &json!({})),
+    );
+    assert_eq!(reply.status, 404);
+    assert!(single.auth_requests.borrow().is_empty());
 }

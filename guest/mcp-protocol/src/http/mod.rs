@@ -8,6 +8,7 @@
 //! [`check_protocol_version`] once the session (if any) is known.
 
 mod accept;
+mod bearer;
 mod origin;
 mod sse;
 
@@ -18,6 +19,10 @@ use serde_json::Value;
 use crate::jsonrpc;
 use crate::version;
 
+pub use bearer::{
+    TOKEN_REQUIRED, bearer_token, resource_metadata_url, scope_challenge, scope_required,
+    token_challenge,
+};
 pub use origin::{HostPolicy, OriginPolicy, check_host, check_host_value, check_origin};
 pub use sse::sse_event;
 
