@@ -82,6 +82,12 @@ pub fn logged_until(child: &mut Child, banner: &str) -> (Arc<Mutex<Vec<String>>>
         if let Some(rest) = found {
             return (output, rest);
         }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "exited ({status}) before `{banner}`: {:?}",
+                output.lock().expect("log lock")
+            );
+        }
         assert!(
             started.elapsed() < Duration::from_secs(180),
             "no `{banner}` line: {:?}",
@@ -161,6 +167,49 @@ pub async fn call(session: &Session, tool: &str, arguments: Value) -> Value {
 
 pub fn text(result: &Value) -> &str {
     result["content"][0]["text"].as_str().unwrap_or_default()
+}
+
+/// Operators' tool profiles hold on composed hosts as natively: by client
+/// name and by User-Agent.
+#[tokio::test(flavor = "multi_thread")]
+async fn tool_profiles_hold_on_wasmtime_serve() {
+    let (Some(wasmtime), Some(app)) = (program("wasmtime", "WASMTIME"), composed_app()) else {
+        return;
+    };
+    let sim = Simulator::start().await.unwrap();
+    let serve = Serve::start(
+        &wasmtime,
+        &app,
+        &sim,
+        BUSINESS_KEY,
+        &[
+            "-Sconfig-var=tool_profiles=reader=fetch-messages fetch-call-transcripts;user-agent:texter=send-message",
+        ],
+    );
+    let names = |listed: Value| crate::http_rules::tool_names(&listed);
+    let reader = Session::open_as(&serve.url, "2025-11-25", "Reader Bot").await;
+    assert_eq!(
+        names(reader.request("tools/list", json!({})).await),
+        vec!["fetch-messages", "fetch-call-transcripts"]
+    );
+    let texter = Session::open_with_agent(&serve.url, "texter/1.0").await;
+    assert_eq!(
+        names(texter.request("tools/list", json!({})).await),
+        vec!["send-message"]
+    );
+    let anyone = Session::open(&serve.url).await;
+    assert_eq!(
+        names(anyone.request("tools/list", json!({})).await).len(),
+        5
+    );
+    let refused = reader
+        .request(
+            "tools/call",
+            json!({"name": "send-message", "arguments": {"from": SALES_NUMBER, "to": ALICE, "content": "x"}}),
+        )
+        .await;
+    assert!(refused["error"].is_object(), "{refused}");
+    assert!(sim.sent_messages().is_empty());
 }
 
 /// `wasmtime serve` keeps no state, so it cannot hold grants: OAuth

@@ -5,7 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
-use crate::bindings::exports::openphone::mcp::broker::{self, BrokerError, Mode};
+use crate::bindings::exports::openphone::mcp::broker::{self, BrokerError, Deployment, Mode};
 use crate::bindings::exports::openphone::mcp::types::{
     ApiRequest, ApiResponse, LedgerError, Method, UpstreamError,
 };
@@ -153,9 +153,13 @@ pub(crate) fn emit<P: Platform>(level: &str, message: &str) {
 }
 
 impl<P: Platform> broker::Guest for Broker<P> {
-    fn settings() -> Result<(Mode, Option<String>), BrokerError> {
+    fn settings() -> Result<Deployment, BrokerError> {
         let (mode, _) = mode::<P>()?;
-        Ok((mode, public_origin::<P>()?))
+        Ok(Deployment {
+            mode,
+            public_url: public_origin::<P>()?,
+            tool_profiles: P::setting(settings::TOOL_PROFILES),
+        })
     }
 
     fn begin_call(

@@ -42,8 +42,10 @@ pub mod settings {
     pub const API_BASE_URL: &str = "openphone_api_base_url";
     /// The deployment secret: OAuth mode when set (and no API key).
     pub const DEPLOYMENT_SECRET: &str = "deployment_secret";
-    /// The server's public URL.
+    /// The server's public origin.
     pub const PUBLIC_URL: &str = "public_url";
+    /// Per-client tool profiles, `;`-separated.
+    pub const TOOL_PROFILES: &str = "tool_profiles";
 }
 
 /// Why the host's key-value store could not be used.

@@ -20,6 +20,7 @@ use openphone_gateway_bindings::{
     bulk_messages, create_contact, fetch_call_transcripts, fetch_messages, send_message,
 };
 use openphone_mcp_protocol::http::Rejection;
+use openphone_mcp_protocol::profiles;
 
 use crate::routes::MAX_BODY;
 use crate::{Backend, CallRefusal, Gateway, Mode, Reply, Request, Settings};
@@ -163,12 +164,23 @@ fn message(error: BrokerError) -> String {
 
 impl Backend for Composed {
     fn settings(&self) -> Result<Settings, String> {
-        let (mode, public_url) = broker::settings().map_err(message)?;
-        let mode = match mode {
+        let deployment = broker::settings().map_err(message)?;
+        let mode = match deployment.mode {
             BrokerMode::SingleUser => Mode::SingleUser,
             BrokerMode::Oauth => Mode::OAuth,
         };
-        Ok(Settings { mode, public_url })
+        let profiles = deployment
+            .tool_profiles
+            .as_deref()
+            .map(profiles::parse_list)
+            .transpose()
+            .map_err(|e| format!("tool_profiles: {e}"))?
+            .unwrap_or_default();
+        Ok(Settings {
+            mode,
+            public_url: deployment.public_url,
+            profiles,
+        })
     }
 
     fn seal(&self, state: &str) -> Result<String, String> {

@@ -56,7 +56,8 @@ impl Default for Fake {
         Fake {
             settings: Ok(Settings {
                 mode: Mode::SingleUser,
-                public_url: Some("https://mcp.example.com/mcp".into()),
+                public_url: Some("https://mcp.example.com".into()),
+                profiles: Vec::new(),
             }),
             slots: vec![
                 vec![descriptor("send-message", "messages:send")],
@@ -84,6 +85,7 @@ impl Fake {
             settings: Ok(Settings {
                 mode: Mode::OAuth,
                 public_url: Some("https://mcp.example.com".into()),
+                profiles: Vec::new(),
             }),
             ..Fake::default()
         }

@@ -24,6 +24,7 @@ mod routes;
 mod sealed;
 
 pub use mcp::Gateway;
+pub use openphone_mcp_protocol::profiles::ToolProfile;
 pub use routes::{Reply, Request};
 
 use openphone_gateway_bindings::openphone::mcp::types::{
@@ -44,6 +45,8 @@ pub struct Settings {
     /// `public_url`, when set: its host is the one `Host` accepted besides
     /// loopback names.
     pub public_url: Option<String>,
+    /// `tool_profiles`: clients that match see and may call fewer tools.
+    pub profiles: Vec<ToolProfile>,
 }
 
 /// Why the broker would not bind a call.

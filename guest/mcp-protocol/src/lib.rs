@@ -9,7 +9,8 @@
 //!   `tools/call`, notifications; one message in, one [`server::Step`] out;
 //! * [`http`] — Streamable HTTP rules as header checks, and SSE framing;
 //! * [`version`] — supported protocol revisions and negotiation;
-//! * [`catalog`] — tool descriptors and outcomes as MCP values.
+//! * [`catalog`] — tool descriptors and outcomes as MCP values;
+//! * [`profiles`] — per-client tool profiles an operator configures.
 //!
 //! Result payloads and tool descriptors are the official SDK's types
 //! ([`rmcp::model`]); where we build JSON by hand the module says why.
@@ -19,6 +20,7 @@
 pub mod catalog;
 pub mod http;
 pub mod jsonrpc;
+pub mod profiles;
 pub mod server;
 pub mod version;
 

@@ -9,10 +9,12 @@
 //! metadata, `403 insufficient_scope` naming the scope a tool needs.
 
 pub(crate) mod client_address;
-pub(crate) mod profiles;
 pub(crate) mod rate_limit;
 pub(crate) mod scope;
 pub(crate) mod workspace;
+
+/// Per-client tool profiles (shared with the gateway of composed hosts).
+pub(crate) use openphone_mcp_protocol::profiles;
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@ use openphone_gateway_bindings::openphone::mcp::types::{
 };
 use openphone_mcp_protocol::catalog::{self, ToolFailure, UpstreamFailure};
 use openphone_mcp_protocol::http::{self as rules, HostPolicy, OriginPolicy, Rejection};
+use openphone_mcp_protocol::profiles::{self, ToolProfile};
 use openphone_mcp_protocol::rmcp::model::Tool;
 use openphone_mcp_protocol::{
     Incoming, Message, Server, ServerInfo, Session, Step, ToolCall, jsonrpc, version,
@@ -116,12 +117,32 @@ impl Catalog {
         self.scopes.get(index).map(String::as_str)
     }
 
-    /// The tools that exist for `caller`: those its scopes allow.
-    fn visible(&self, caller: &Caller) -> Vec<Tool> {
+    /// The tools that exist for `caller` with `profile`: those its scopes
+    /// allow and the profile (if any) names.
+    fn visible(&self, caller: &Caller, profile: Option<&ToolProfile>) -> Vec<Tool> {
         (self.tools.iter().zip(&self.scopes))
-            .filter(|(_, scope)| caller.allows(scope))
+            .filter(|(tool, scope)| {
+                caller.allows(scope)
+                    && profile.is_none_or(|p| p.tools.iter().any(|name| name == tool.name.as_ref()))
+            })
             .map(|(tool, _)| tool.clone())
             .collect()
+    }
+
+    /// A profile naming a tool no component offers is a configuration
+    /// mistake (the native server refuses to start with one).
+    fn check_profiles(&self, profiles: &[ToolProfile]) -> Result<(), String> {
+        for profile in profiles {
+            if let Some(unknown) = (profile.tools.iter())
+                .find(|name| !self.tools.iter().any(|t| t.name == name.as_str()))
+            {
+                return Err(format!(
+                    "tool_profiles: the profile for `{}` names `{unknown}`, which no component offers",
+                    profile.matcher
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -181,10 +202,6 @@ impl Gateway {
             Ok(caller) => caller,
             Err(reply) => return reply,
         };
-        let exchange = match open_exchange(backend, request, caller.grant.as_deref()) {
-            Ok(exchange) => exchange,
-            Err(reply) => return reply,
-        };
         let catalog = match Catalog::build(backend) {
             Ok(catalog) => catalog,
             Err(message) => {
@@ -194,6 +211,16 @@ impl Gateway {
                 ));
             }
         };
+        if let Err(message) = catalog.check_profiles(&settings.profiles) {
+            return Reply::rejected(&Rejection::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the server is not configured: {message}"),
+            ));
+        }
+        let exchange = match open_exchange(backend, request, caller.grant.as_deref()) {
+            Ok(exchange) => exchange,
+            Err(reply) => return reply,
+        };
         // A tool outside the grant's scopes is refused before anything runs.
         let refused = (exchange.messages.iter())
             .filter_map(|message| catalog.scope_needed(message))
@@ -201,13 +228,19 @@ impl Gateway {
         if let Some(scope) = refused {
             return insufficient_scope(settings, scope);
         }
-        self.answer(backend, &catalog, &caller, exchange)
+        let user_agent =
+            (request.headers.get(http::header::USER_AGENT)).and_then(|v| v.to_str().ok());
+        let client = exchange.session.client_info().map(|c| c.name.as_str());
+        let profile = profiles::select(&settings.profiles, client, user_agent);
+        let tools = catalog.visible(&caller, profile);
+        self.answer(backend, &catalog, &tools, &caller, exchange)
     }
 
     fn answer(
         &self,
         backend: &dyn Backend,
         catalog: &Catalog,
+        tools: &[Tool],
         caller: &Caller,
         exchange: Exchange,
     ) -> Reply {
@@ -218,10 +251,9 @@ impl Gateway {
             messages,
         } = exchange;
         let expects_reply = messages.iter().any(Message::expects_reply);
-        let tools = catalog.visible(caller);
         let mut replies = Vec::new();
         for message in messages {
-            match self.server.handle(&mut session, message, &tools) {
+            match self.server.handle(&mut session, message, tools) {
                 Step::Reply(reply) => replies.push(reply),
                 Step::Accepted | Step::Cancel { .. } => {}
                 Step::CallTool(call) => replies.push(run(backend, catalog, caller, &call)),

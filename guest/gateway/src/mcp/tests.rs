@@ -284,6 +284,7 @@ fn health_and_configuration_faults_are_explicit() {
         settings: Ok(Settings {
             mode: Mode::OAuth,
             public_url: None,
+            profiles: Vec::new(),
         }),
         ..Fake::default()
     };
@@ -548,4 +549,84 @@ fn the_auth_component_answers_its_routes_in_oauth_mode_only() {
     );
     assert_eq!(reply.status, 404);
     assert!(single.auth_requests.borrow().is_empty());
+}
+
+#[test]
+fn tool_profiles_narrow_what_a_client_sees_and_may_call() {
+    let gateway = Gateway::new();
+    let profiled = |profiles: &str| Fake {
+        settings: Ok(Settings {
+            mode: Mode::SingleUser,
+            public_url: None,
+            profiles: openphone_mcp_protocol::profiles::parse_list(profiles).expect("valid"),
+        }),
+        ..Fake::default()
+    };
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let names = |reply: &Reply| -> Vec<String> {
+        let body = reply.body_json().expect("JSON");
+        (body["result"]["tools"].as_array().expect("tools").iter())
+            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    // By client name (`initialize` names it: a client whose name is much
+    // longer than …), case-insensitively.
+    let backend = profiled("MUCH LONGER=fetch-messages");
+    let session = initialize(&gateway, &backend);
+    assert_eq!(
+        names(&post(&gateway, &backend, &session, &list)),
+        ["fetch-messages"]
+    );
+    let hidden = post(
+        &gateway,
+        &backend,
+        &session,
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                "params": {"name": "send-message", "arguments": {}}}),
+    )
+    .body_json()
+    .expect("JSON");
+    assert_eq!(
+        hidden["error"]["code"], -32602,
+        "unknown to this client: {hidden}"
+    );
+    assert!(
+        backend.calls.borrow().is_empty(),
+        "a tool outside the profile never runs"
+    );
+
+    // By User-Agent, per request.
+    let backend = profiled("user-agent:openai-mcp=send-message");
+    let session = initialize(&gateway, &backend);
+    let as_agent = |agent: &str| {
+        gateway.handle(
+            &backend,
+            &request(
+                Method::POST,
+                "/mcp",
+                &[
+                    ("mcp-session-id", &session),
+                    ("mcp-protocol-version", VERSION),
+                    ("user-agent", agent),
+                ],
+                &list,
+            ),
+        )
+    };
+    assert_eq!(names(&as_agent("OpenAI-MCP/1.0")), ["send-message"]);
+    assert_eq!(
+        names(&as_agent("curl/8")),
+        ["send-message", "fetch-messages"]
+    );
+
+    // A profile naming a tool nobody offers: not served, and said why.
+    let backend = profiled("claude=delete-everything");
+    let reply = gateway.handle(&backend, &request(Method::POST, "/mcp", &[], &list));
+    assert_eq!(reply.status, 503);
+    assert!(
+        String::from_utf8_lossy(&reply.body).contains("delete-everything"),
+        "{:?}",
+        reply.body_json()
+    );
 }

@@ -28,7 +28,8 @@ impl fmt::Display for Matcher {
     }
 }
 
-/// `[client:|user-agent:]TEXT=tool,tool`: matching clients see only these tools.
+/// `[client:|user-agent:]TEXT=tool,tool` (commas or spaces between tools):
+/// matching clients see only these tools.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolProfile {
     pub matcher: Matcher,
@@ -60,8 +61,9 @@ impl FromStr for ToolProfile {
         if matches!(&matcher, Matcher::ClientName(t) | Matcher::UserAgent(t) if t.is_empty()) {
             return Err(format!("`{text}`: the part before `=` names no client"));
         }
+        // Commas or spaces (`wasmtime serve -S` splits its values at commas).
         let tools: Vec<String> = tools
-            .split(',')
+            .split([',', ' '])
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
@@ -71,6 +73,16 @@ impl FromStr for ToolProfile {
         }
         Ok(ToolProfile { matcher, tools })
     }
+}
+
+/// Profiles written one after another, `;`-separated (the form of
+/// `OPENPHONE_MCP_TOOL_PROFILES` and of the composed hosts' `tool_profiles`);
+/// blank parts are skipped.
+pub fn parse_list(text: &str) -> Result<Vec<ToolProfile>, String> {
+    text.split(';')
+        .filter(|part| !part.trim().is_empty())
+        .map(str::parse)
+        .collect()
 }
 
 /// The profile for a client named `client_name` that sent `user_agent`, if
@@ -100,6 +112,8 @@ mod tests {
         let p: ToolProfile = "ChatGPT = send-message, fetch-messages ,".parse().unwrap();
         assert_eq!(p.matcher, Matcher::ClientName("chatgpt".into()));
         assert_eq!(p.tools, vec!["send-message", "fetch-messages"]);
+        let p: ToolProfile = "chatgpt=send-message  fetch-messages".parse().unwrap();
+        assert_eq!(p.tools, vec!["send-message", "fetch-messages"]);
         let p: ToolProfile = "client:Cursor=a".parse().unwrap();
         assert_eq!(p.matcher, Matcher::ClientName("cursor".into()));
         let p: ToolProfile = "User-Agent: openai-mcp/1=a".parse().unwrap();
@@ -114,6 +128,15 @@ mod tests {
         ] {
             assert!(bad.parse::<ToolProfile>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn lists_are_semicolon_separated() {
+        let list = parse_list("chatgpt=a,b; ;user-agent:curl=c;").unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].matcher, Matcher::UserAgent("curl".into()));
+        assert!(parse_list("").unwrap().is_empty());
+        assert!(parse_list("chatgpt=a;broken").is_err());
     }
 
     #[test]
