@@ -230,14 +230,15 @@ async fn a_bulk_send_retried_on_spin_texts_nobody_twice() {
     });
     let first = call(&session, "bulk-messages", arguments.clone()).await;
     assert_eq!(first["structuredContent"]["sent"], 3, "{first}");
-    // Another request — another component instance — with the same key.
+    // Another request — another component instance — with the same key:
+    // the finished call's record, from the key-value store.
     let again = call(&session, "bulk-messages", arguments).await;
     assert_eq!(again["structuredContent"]["sent"], 3, "{again}");
-    let recipients = again["structuredContent"]["recipients"].as_array().unwrap();
-    assert!(
-        recipients.iter().all(|r| r["earlierCall"] == true),
-        "every outcome comes from the key-value store: {again}"
+    assert_eq!(
+        again["_meta"]["io.github.openphone-mcp/replayed"], true,
+        "{again}"
     );
+    assert_eq!(again["structuredContent"], first["structuredContent"]);
     assert_eq!(sim.sent_messages().len(), 3, "nobody was texted twice");
     sim.assert_conformant();
 }
@@ -566,4 +567,84 @@ async fn oauth_on_spin_registers_consents_calls_refreshes_and_revokes() {
             .any(|w| w == BUSINESS_KEY.as_bytes()),
         "the store holds no key in clear"
     );
+}
+
+/// Outcomes live in Spin's key-value store: a retried `send-message` (same
+/// `idempotencyKey`, in another request, even another session) is answered
+/// from the record and texts once; duplicates sent at the same moment run
+/// once; a re-sent JSON-RPC request is answered from the first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_send_on_spin_texts_once() {
+    let Some((spin, manifest)) = spin_app() else {
+        return;
+    };
+    let sim = Simulator::start().await.unwrap();
+    let up = SpinUp::start(&spin, &manifest, &sim, BUSINESS_KEY, &[]);
+    let posts = || {
+        (sim.requests().into_iter())
+            .filter(|r| r.method == "POST" && r.path == "/v1/messages")
+            .count()
+    };
+    let replayed = |result: &Value| result["_meta"]["io.github.openphone-mcp/replayed"] == true;
+    let send = |to: &str, key: &str| json!({ "from": SALES_NUMBER, "to": to, "content": "Once only", "idempotencyKey": key });
+
+    let session = Session::open(&up.mcp()).await;
+    let first = call(&session, "send-message", send(ALICE, "spin-once-1")).await;
+    assert_eq!(first["isError"], false, "{first}");
+    assert!(!replayed(&first));
+    let elsewhere = Session::open(&up.mcp()).await;
+    let again = call(&elsewhere, "send-message", send(ALICE, "spin-once-1")).await;
+    assert!(replayed(&again), "{again}");
+    assert_eq!(again["content"], first["content"]);
+    assert_eq!(posts(), 1);
+    let other = call(&session, "send-message", send(BOB, "spin-once-1")).await;
+    assert_eq!(other["isError"], true);
+    assert!(
+        text(&other).contains("already used with different arguments"),
+        "{other}"
+    );
+    assert_eq!(posts(), 1);
+
+    // Eight duplicates at once: one runs, the others are told it is
+    // running, or get its record.
+    let session = Arc::new(session);
+    let mut duplicates = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let session = Arc::clone(&session);
+        duplicates
+            .spawn(async move { call(&session, "send-message", send(CAROL, "spin-once-2")).await });
+    }
+    let results = duplicates.join_all().await;
+    assert_eq!(posts(), 2, "{results:?}");
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r["isError"] == false && !replayed(r))
+            .count(),
+        1,
+        "exactly one ran: {results:?}"
+    );
+    for result in &results {
+        assert!(
+            result["isError"] == false || text(result).contains("still running"),
+            "{result}"
+        );
+    }
+
+    // No key: the same request id re-sent in the session is answered from
+    // the first one's outcome.
+    let params = json!({"name": "send-message", "arguments": {
+        "from": SALES_NUMBER, "to": BOB, "content": "Retried request"}});
+    let first = session
+        .request_with_id(json!(900), "tools/call", params.clone())
+        .await;
+    let retried = session
+        .request_with_id(json!(900), "tools/call", params)
+        .await;
+    assert!(!replayed(&first["result"]));
+    assert!(replayed(&retried["result"]), "{retried}");
+    assert_eq!(posts(), 3);
+
+    sim.assert_conformant();
+    assert_no_secret(&up.logs(), &[BUSINESS_KEY]);
 }

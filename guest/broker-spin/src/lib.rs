@@ -36,6 +36,11 @@ fn bucket() -> Result<store::Bucket, StoreError> {
     store::open(STORE).map_err(failed)
 }
 
+/// The counter that decides who creates `key`.
+fn creation_counter(key: &str) -> String {
+    format!("created/{key}")
+}
+
 impl openphone_broker::Platform for Spin {
     const DURABLE: bool = true;
 
@@ -51,8 +56,12 @@ impl openphone_broker::Platform for Spin {
         bucket()?.set(key, value).map_err(failed)
     }
 
+    /// Also resets the key's creation counter (see `swap_if`), after the
+    /// key itself: a creator racing the deletion then fails, never both win.
     fn forget(key: &str) -> Result<(), StoreError> {
-        bucket()?.delete(key).map_err(failed)
+        let bucket = bucket()?;
+        bucket.delete(key).map_err(failed)?;
+        bucket.delete(&creation_counter(key)).map_err(failed)
     }
 
     fn increment(key: &str, delta: i64) -> Result<i64, StoreError> {
@@ -73,11 +82,25 @@ impl openphone_broker::Platform for Spin {
         }
     }
 
-    /// Spin's compare-and-swap: the handle remembers the value it read, and
-    /// the swap fails if the entry changed since.
+    /// Spin's compare-and-swap for an entry that exists: the handle
+    /// remembers the value it read, and the swap fails if it changed since.
+    /// Creation is different: Spin 3.6.3's SQLite store *upserts* an entry
+    /// that was absent when read, so two requests could both create it.
+    /// An entry is therefore created only by the request whose atomic
+    /// increment of a counter beside it returns 1; `forget` resets it.
     fn swap_if(key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool, StoreError> {
-        let cas = atomics::Cas::new(&bucket()?, key).map_err(failed)?;
-        if cas.current().map_err(failed)?.as_deref() != expected {
+        let bucket = bucket()?;
+        let Some(expected) = expected else {
+            if atomics::increment(&bucket, &creation_counter(key), 1).map_err(failed)? != 1 {
+                return Ok(false);
+            }
+            if bucket.get(key).map_err(failed)?.is_some() {
+                return Ok(false);
+            }
+            return bucket.set(key, new).map(|()| true).map_err(failed);
+        };
+        let cas = atomics::Cas::new(&bucket, key).map_err(failed)?;
+        if cas.current().map_err(failed)?.as_deref() != Some(expected) {
             return Ok(false);
         }
         match atomics::swap(cas, new) {

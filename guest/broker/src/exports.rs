@@ -5,7 +5,9 @@
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
-use crate::bindings::exports::openphone::mcp::broker::{self, BrokerError, Deployment, Mode};
+use crate::bindings::exports::openphone::mcp::broker::{
+    self, BrokerError, ClaimDecision, ClaimKey, Deployment, Mode,
+};
 use crate::bindings::exports::openphone::mcp::types::{
     ApiRequest, ApiResponse, LedgerError, Method, UpstreamError,
 };
@@ -13,10 +15,11 @@ use crate::bindings::exports::openphone::mcp::{ledger as wit_ledger, log, upstre
 use crate::bindings::wasi::clocks0_2_6::monotonic_clock;
 use crate::http::{self, Failure, Verb};
 use crate::ledger::Writes;
+use crate::outcomes::{self, Decision, Scope};
 use crate::request::ApiBase;
 use crate::session::{self, SessionKey};
 use crate::vault::{self, VaultKey};
-use crate::{Platform, StoreError, auth_view, ledger, pacing, redact, settings};
+use crate::{Platform, StoreError, auth_view, ledger, pacing, redact, retention, settings};
 
 /// Requests one tool call may make, as natively.
 const REQUESTS_PER_CALL: u32 = 2_000;
@@ -191,6 +194,67 @@ impl<P: Platform> broker::Guest for Broker<P> {
         Ok(())
     }
 
+    fn claim(
+        key: ClaimKey,
+        arguments: String,
+        resumable: bool,
+    ) -> Result<ClaimDecision, BrokerError> {
+        if !P::DURABLE {
+            return Ok(ClaimDecision::Unrecorded);
+        }
+        let (record, scope) = claim_record(&key)?;
+        let scope = scope.as_scope();
+        // A lost compare-and-swap means another request claimed or settled
+        // the key meanwhile: decide again on what it wrote.
+        for _ in 0..4 {
+            let stored = P::load(&record).map_err(store_failed)?;
+            match outcomes::decide(stored.as_deref(), &arguments, now_secs(), scope, resumable) {
+                Decision::Claim {
+                    record: claim,
+                    resumed,
+                } => {
+                    if P::swap_if(&record, stored.as_deref(), &claim.to_bytes())
+                        .map_err(store_failed)?
+                    {
+                        match retention::after_claim::<P>(now_secs()) {
+                            Ok(0) => {}
+                            Ok(n) => emit::<P>("info", &format!("deleted {n} expired records")),
+                            Err(e) => {
+                                emit::<P>("warn", &format!("sweeping expired records failed: {e}"))
+                            }
+                        }
+                        return Ok(ClaimDecision::Run(resumed));
+                    }
+                }
+                Decision::Replay(outcome) => return Ok(ClaimDecision::Replay(outcome)),
+                Decision::Busy => return Ok(ClaimDecision::Busy),
+                Decision::Conflict => return Ok(ClaimDecision::Conflict),
+                Decision::Interrupted => return Ok(ClaimDecision::Interrupted),
+            }
+        }
+        Ok(ClaimDecision::Busy)
+    }
+
+    fn settle(key: ClaimKey, outcome: Option<String>) -> Result<(), BrokerError> {
+        if !P::DURABLE {
+            return Ok(());
+        }
+        let (record, _) = claim_record(&key)?;
+        let Some(outcome) = outcome else {
+            return P::forget(&record).map_err(store_failed);
+        };
+        let stored = P::load(&record).map_err(store_failed)?;
+        match stored
+            .as_deref()
+            .and_then(|s| outcomes::settled(s, &outcome))
+        {
+            Some(value) => P::store(&record, &value).map_err(store_failed),
+            None => Err(BrokerError::Unavailable(
+                "the claim was gone when its outcome was recorded".into(),
+            )),
+        }
+    }
+
     fn seal_session(state: String) -> Result<String, BrokerError> {
         let (_, secret) = mode::<P>()?;
         SessionKey::derive(&secret)
@@ -257,6 +321,43 @@ fn ledger_scope() -> Option<(String, String, String)> {
             call.idempotency_key.clone()?,
         ))
     })
+}
+
+/// The scope of a claim, owned.
+enum ClaimScope {
+    Tool(String),
+    Request,
+}
+
+impl ClaimScope {
+    fn as_scope(&self) -> Scope<'_> {
+        match self {
+            ClaimScope::Tool(tool) => Scope::Tool(tool),
+            ClaimScope::Request => Scope::Request,
+        }
+    }
+}
+
+/// Where the record of `key` for the bound call lives, and its scope.
+fn claim_record(key: &ClaimKey) -> Result<(String, ClaimScope), BrokerError> {
+    CALL.with_borrow(|call| {
+        let call = call
+            .as_ref()
+            .ok_or_else(|| BrokerError::Misconfigured("a claim before begin-call".into()))?;
+        let workspace = session::workspace_name(call.key.expose());
+        let (scope, key) = match key {
+            ClaimKey::IdempotencyKey(key) => (ClaimScope::Tool(call.tool.clone()), key),
+            ClaimKey::Request(key) => (ClaimScope::Request, key),
+        };
+        Ok((
+            outcomes::record_key(&workspace, scope.as_scope(), key),
+            scope,
+        ))
+    })
+}
+
+fn store_failed(error: StoreError) -> BrokerError {
+    BrokerError::Unavailable(error.to_string())
 }
 
 /// A host that keeps nothing between requests cannot record an outcome

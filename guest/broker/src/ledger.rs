@@ -93,6 +93,15 @@ pub fn unexpired(stored: &[u8], now: u64) -> Option<String> {
     (now < expires_at).then(|| value["entry"].as_str().map(str::to_owned))?
 }
 
+/// True if `stored` is an entry whose lifetime ended by `now` (one that
+/// does not parse is kept).
+pub fn expired(stored: &[u8], now: u64) -> bool {
+    serde_json::from_slice::<serde_json::Value>(stored)
+        .ok()
+        .and_then(|v| v["expiresAt"].as_u64())
+        .is_some_and(|expires_at| expires_at <= now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

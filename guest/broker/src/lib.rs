@@ -25,9 +25,11 @@ mod exports;
 #[cfg(target_arch = "wasm32")]
 mod http;
 pub mod ledger;
+pub mod outcomes;
 pub mod pacing;
 pub mod redact;
 pub mod request;
+pub mod retention;
 pub mod session;
 pub mod vault;
 

@@ -7,7 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use openphone_gateway_bindings::exports::wasi::http::incoming_handler::Guest;
 use openphone_gateway_bindings::openphone::mcp::authorization_server as auth;
-use openphone_gateway_bindings::openphone::mcp::broker::{self, BrokerError, Mode as BrokerMode};
+use openphone_gateway_bindings::openphone::mcp::broker::{
+    self, BrokerError, ClaimDecision, ClaimKey as BrokerClaimKey, Mode as BrokerMode,
+};
 use openphone_gateway_bindings::openphone::mcp::log::{self, Level};
 use openphone_gateway_bindings::openphone::mcp::types::{
     CallContext, HttpRequest, Principal, TokenError, ToolDescriptor, ToolError, ToolOutput,
@@ -23,7 +25,7 @@ use openphone_mcp_protocol::http::Rejection;
 use openphone_mcp_protocol::profiles;
 
 use crate::routes::MAX_BODY;
-use crate::{Backend, CallRefusal, Gateway, Mode, Reply, Request, Settings};
+use crate::{Backend, CallRefusal, Claim, ClaimKey, Gateway, Mode, Reply, Request, Settings};
 
 /// `blocking-write-and-flush` takes at most 4096 bytes per call.
 const WRITE_CHUNK: usize = 4096;
@@ -155,6 +157,13 @@ fn respond(out: ResponseOutparam, reply: Reply) {
 /// The composition's imports.
 struct Composed;
 
+fn broker_key(key: ClaimKey<'_>) -> BrokerClaimKey {
+    match key {
+        ClaimKey::IdempotencyKey(k) => BrokerClaimKey::IdempotencyKey(k.to_owned()),
+        ClaimKey::Request(k) => BrokerClaimKey::Request(k.to_owned()),
+    }
+}
+
 fn message(error: BrokerError) -> String {
     match error {
         BrokerError::Misconfigured(m) | BrokerError::Unavailable(m) => m,
@@ -228,6 +237,22 @@ impl Backend for Composed {
             4 => create_contact::call(name, arguments, context),
             _ => Err(ToolError::UnknownTool(name.to_owned())),
         }
+    }
+
+    fn claim(&self, key: ClaimKey<'_>, arguments: &str, resumable: bool) -> Result<Claim, String> {
+        let decision = broker::claim(&broker_key(key), arguments, resumable).map_err(message)?;
+        Ok(match decision {
+            ClaimDecision::Run(resumed) => Claim::Run { resumed },
+            ClaimDecision::Replay(recorded) => Claim::Replay(recorded),
+            ClaimDecision::Busy => Claim::Busy,
+            ClaimDecision::Conflict => Claim::Conflict,
+            ClaimDecision::Interrupted => Claim::Interrupted,
+            ClaimDecision::Unrecorded => Claim::Unrecorded,
+        })
+    }
+
+    fn settle(&self, key: ClaimKey<'_>, outcome: Option<&str>) -> Result<(), String> {
+        broker::settle(&broker_key(key), outcome).map_err(message)
     }
 
     fn now(&self) -> u64 {

@@ -7,7 +7,9 @@ use openphone_gateway_bindings::openphone::mcp::types::{
     CallContext, Principal, TokenError, ToolAnnotations, ToolDescriptor, ToolError, ToolOutput,
 };
 
-use crate::{Backend, CallRefusal, Mode, Reply, Request, Settings};
+use std::collections::HashMap;
+
+use crate::{Backend, CallRefusal, Claim, ClaimKey, Mode, Reply, Request, Settings};
 
 /// The token the fake auth component accepts, and the grant it speaks for.
 pub const TOKEN: &str = "token-of-grant-1";
@@ -27,6 +29,8 @@ pub struct Fake {
     pub now: Cell<u64>,
     /// (tool, grant, idempotency key) of every `begin-call`.
     pub begun: RefCell<Vec<Begun>>,
+    /// Claimed keys and their recorded outcome (`None`: running).
+    pub claims: RefCell<HashMap<String, (String, Option<String>)>>,
     /// (path, query) of every request handed to the auth component.
     pub auth_requests: RefCell<Vec<(String, String)>>,
     /// (slot, name, arguments, context) of every call.
@@ -72,6 +76,7 @@ impl Default for Fake {
             },
             now: Cell::new(1_800_000_000),
             begun: RefCell::default(),
+            claims: RefCell::default(),
             auth_requests: RefCell::default(),
             calls: RefCell::default(),
         }
@@ -138,6 +143,36 @@ impl Backend for Fake {
     ) -> Result<ToolOutput, ToolError> {
         (self.calls.borrow_mut()).push((slot, name.into(), arguments.into(), context.clone()));
         (self.answer)(name, arguments)
+    }
+
+    fn claim(&self, key: ClaimKey<'_>, arguments: &str, _resumable: bool) -> Result<Claim, String> {
+        let mut claims = self.claims.borrow_mut();
+        let key = format!("{key:?}");
+        Ok(match claims.get(&key) {
+            None => {
+                claims.insert(key, (arguments.to_owned(), None));
+                Claim::Run { resumed: false }
+            }
+            Some((claimed, _)) if claimed != arguments => Claim::Conflict,
+            Some((_, Some(outcome))) => Claim::Replay(outcome.clone()),
+            Some((_, None)) => Claim::Busy,
+        })
+    }
+
+    fn settle(&self, key: ClaimKey<'_>, outcome: Option<&str>) -> Result<(), String> {
+        let mut claims = self.claims.borrow_mut();
+        let key = format!("{key:?}");
+        match outcome {
+            None => {
+                claims.remove(&key);
+            }
+            Some(outcome) => {
+                if let Some(claim) = claims.get_mut(&key) {
+                    claim.1 = Some(outcome.to_owned());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn now(&self) -> u64 {

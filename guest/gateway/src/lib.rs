@@ -17,6 +17,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 
+mod call;
 #[cfg(target_arch = "wasm32")]
 mod component;
 mod mcp;
@@ -58,6 +59,30 @@ pub enum CallRefusal {
     Failed(String),
 }
 
+/// What one claim covers (the broker's `claim-key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKey<'a> {
+    /// The caller's `idempotencyKey`, for the bound call's tool.
+    IdempotencyKey(&'a str),
+    /// A JSON-RPC request without one: session id and request id.
+    Request(&'a str),
+}
+
+/// What a call under a claim may do (the broker's `claim-decision`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    Run {
+        resumed: bool,
+    },
+    /// The recorded `CallToolResult` JSON.
+    Replay(String),
+    Busy,
+    Conflict,
+    Interrupted,
+    /// The host keeps no records: run without a claim.
+    Unrecorded,
+}
+
 /// Everything the gateway asks of the rest of the composition.
 pub trait Backend {
     /// `Err` names the setting that is missing or malformed.
@@ -84,6 +109,10 @@ pub trait Backend {
         arguments: &str,
         context: &CallContext,
     ) -> Result<ToolOutput, ToolError>;
+    /// Claims `key` for the bound call with `arguments` (its JSON).
+    fn claim(&self, key: ClaimKey<'_>, arguments: &str, resumable: bool) -> Result<Claim, String>;
+    /// Records the bound call's result JSON under `key`, or releases it.
+    fn settle(&self, key: ClaimKey<'_>, outcome: Option<&str>) -> Result<(), String>;
     /// Now, in Unix seconds (sessions expire).
     fn now(&self) -> u64;
     /// The paths the auth component answers (OAuth mode).

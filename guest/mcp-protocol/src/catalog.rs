@@ -157,6 +157,47 @@ pub enum ToolFailure<'a> {
     Failed(&'a str),
 }
 
+/// The `_meta` key marking a result replayed from an earlier call's record.
+pub const REPLAYED_META: &str = "io.github.openphone-mcp/replayed";
+
+/// Why a call with an idempotency key (or a retried JSON-RPC request) was
+/// not run. A request id reused for another request is not here: it is a
+/// JSON-RPC error ([`REQUEST_ID_REUSED`]), not a tool result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A call with this key is running.
+    StillRunning,
+    /// The key was used with other arguments.
+    KeyReused,
+    /// An earlier attempt was cut off before its outcome was recorded.
+    Interrupted,
+    /// The claim could not be written, so nothing ran.
+    NotRecorded,
+}
+
+/// The JSON-RPC error message for a request id reused in a session for a
+/// different request.
+pub const REQUEST_ID_REUSED: &str =
+    "This request id was already used in this session for a different request; use a new id.";
+
+/// The text a model is shown for a [`Refusal`].
+pub fn explain_refusal(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::StillRunning => {
+            "The same call is still running; wait for its result instead of calling again."
+        }
+        Refusal::KeyReused => {
+            "This idempotencyKey was already used with different arguments; use a new key for a different request."
+        }
+        Refusal::Interrupted => {
+            "An earlier attempt of this call was cut off (the server stopped or lost it) before its outcome was \
+             recorded, so whether it acted is unknown. Check first (fetch-messages shows sent texts), then repeat \
+             it as a new request, with a new idempotencyKey if you gave one."
+        }
+        Refusal::NotRecorded => "The call could not be recorded, so nothing was done. Try again.",
+    }
+}
+
 /// The text a model is shown for a [`ToolFailure`].
 pub fn explain(failure: ToolFailure<'_>) -> String {
     match failure {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use openphone_mcp_protocol::catalog::Refusal;
 use openphone_mcp_protocol::rmcp::model::{CallToolResult, ContentBlock as Content};
 use openphone_mcp_protocol::{Server, ToolCall, catalog, jsonrpc};
 use serde_json::Value;
@@ -118,7 +119,13 @@ impl App {
                 }
                 let ledger = explicit.as_deref().map(|key| {
                     let store = Arc::clone(&self.store);
-                    Ledger::new(store, &caller.workspace, &call.name, key, ticket.expires_at())
+                    Ledger::new(
+                        store,
+                        &caller.workspace,
+                        &call.name,
+                        key,
+                        ticket.expires_at(),
+                    )
                 });
                 let (mut result, verdict) = self
                     .run_tool(&call, caller, events, explicit.clone(), ledger)
@@ -146,25 +153,17 @@ impl App {
                 }
                 jsonrpc::success_response(&call.id, recorded)
             }
-            Ok(Claim::Busy) => refuse(
-                "The same call is still running; wait for its result instead of calling again.",
-            ),
+            Ok(Claim::Busy) => refuse(catalog::explain_refusal(Refusal::StillRunning)),
             Ok(Claim::Conflict) if explicit.is_none() => jsonrpc::error_response_with(
                 Some(&call.id),
                 openphone_mcp_protocol::rmcp::model::ErrorCode::INVALID_REQUEST,
-                "This request id was already used in this session for a different request; use a new id.".into(),
+                catalog::REQUEST_ID_REUSED.into(),
             ),
-            Ok(Claim::Conflict) => refuse(
-                "This idempotencyKey was already used with different arguments; use a new key for a different request.",
-            ),
-            Ok(Claim::Interrupted) => refuse(
-                "An earlier attempt of this call was cut off (the server stopped or lost it) before its outcome was \
-                 recorded, so whether it acted is unknown. Check first (fetch-messages shows sent texts), then repeat \
-                 it as a new request, with a new idempotencyKey if you gave one.",
-            ),
+            Ok(Claim::Conflict) => refuse(catalog::explain_refusal(Refusal::KeyReused)),
+            Ok(Claim::Interrupted) => refuse(catalog::explain_refusal(Refusal::Interrupted)),
             Err(error) => {
                 tracing::error!(error = %format!("{error:#}"), tool = %call.name, "claiming an idempotency key failed");
-                refuse("The call could not be recorded, so nothing was done. Try again.")
+                refuse(catalog::explain_refusal(Refusal::NotRecorded))
             }
         }
     }

@@ -27,7 +27,7 @@ use result::to_mcp_tool;
 /// idempotency key for a call.
 pub use openphone_mcp_protocol::catalog::IDEMPOTENCY_ARGUMENT;
 /// `_meta` key set on a result answered from a recorded outcome.
-pub const REPLAYED_META: &str = "io.github.openphone-mcp/replayed";
+pub use openphone_mcp_protocol::catalog::REPLAYED_META;
 
 /// Who sent a message, over which session.
 #[derive(Debug, Clone, Copy)]

@@ -6,20 +6,18 @@
 use std::collections::HashSet;
 
 use http::{Method, StatusCode};
-use openphone_gateway_bindings::openphone::mcp::types::{
-    CallContext, TokenError, ToolError, UpstreamError,
-};
-use openphone_mcp_protocol::catalog::{self, ToolFailure, UpstreamFailure};
+use openphone_gateway_bindings::openphone::mcp::types::TokenError;
+use openphone_mcp_protocol::catalog::{self, ToolFailure};
 use openphone_mcp_protocol::http::{self as rules, HostPolicy, OriginPolicy, Rejection};
 use openphone_mcp_protocol::profiles::{self, ToolProfile};
 use openphone_mcp_protocol::rmcp::model::Tool;
 use openphone_mcp_protocol::{
-    Incoming, Message, Server, ServerInfo, Session, Step, ToolCall, jsonrpc, version,
+    Incoming, Message, Server, ServerInfo, Session, Step, jsonrpc, version,
 };
 use serde_json::{Value, json};
 
 use crate::routes::{MAX_BODY, Reply, Request, Route};
-use crate::{Backend, CallRefusal, Mode, Settings, sealed};
+use crate::{Backend, Mode, Settings, call, sealed};
 
 /// Seconds a client is asked to wait when the authorization state could not
 /// be read (as natively).
@@ -37,11 +35,11 @@ impl Default for Gateway {
     }
 }
 
-/// The catalog of the composed tools: the MCP tools in order, the slot of
-/// the component that runs each, and the scope each needs.
+/// The catalog of the composed tools: the MCP tools in order, and for each
+/// the component that runs it and its scope.
 struct Catalog {
     tools: Vec<Tool>,
-    slots: Vec<usize>,
+    runs: Vec<call::Tool>,
     scopes: Vec<String>,
 }
 
@@ -71,7 +69,7 @@ impl Catalog {
     /// answered `500` with the reason.
     fn build(backend: &dyn Backend) -> Result<Self, String> {
         let mut tools = Vec::new();
-        let mut slots = Vec::new();
+        let mut runs = Vec::new();
         let mut scopes = Vec::new();
         let mut names = HashSet::new();
         for (slot, descriptors) in backend.descriptors().into_iter().enumerate() {
@@ -88,20 +86,24 @@ impl Catalog {
                 let tool = catalog::tool(openphone_mcp_protocol::descriptor_of!(d))
                     .map_err(|e| format!("tool `{}` has a schema that is not JSON: {e}", d.name))?;
                 tools.push(tool);
-                slots.push(slot);
+                runs.push(call::Tool {
+                    slot,
+                    read_only: d.annotations.read_only,
+                    resumable: d.resumable,
+                });
                 scopes.push(d.scope);
             }
         }
         Ok(Self {
             tools,
-            slots,
+            runs,
             scopes,
         })
     }
 
-    fn slot(&self, name: &str) -> Option<usize> {
+    fn tool(&self, name: &str) -> Option<&call::Tool> {
         let index = self.tools.iter().position(|t| t.name == name)?;
-        self.slots.get(index).copied()
+        self.runs.get(index)
     }
 
     /// The scope a `tools/call` message needs; `None` for anything else.
@@ -149,6 +151,8 @@ impl Catalog {
 /// One POST's messages and the session they belong to.
 struct Exchange {
     session: Session,
+    /// The session's id; `None` for `initialize`.
+    session_id: Option<String>,
     is_initialize: bool,
     batch: bool,
     messages: Vec<Message>,
@@ -246,6 +250,7 @@ impl Gateway {
     ) -> Reply {
         let Exchange {
             mut session,
+            session_id,
             is_initialize,
             batch,
             messages,
@@ -256,7 +261,21 @@ impl Gateway {
             match self.server.handle(&mut session, message, tools) {
                 Step::Reply(reply) => replies.push(reply),
                 Step::Accepted | Step::Cancel { .. } => {}
-                Step::CallTool(call) => replies.push(run(backend, catalog, caller, &call)),
+                Step::CallTool(call) => {
+                    let origin = call::Origin {
+                        grant: caller.grant.as_deref(),
+                        session_id: session_id.as_deref(),
+                    };
+                    replies.push(match catalog.tool(&call.name) {
+                        Some(tool) => call::run(backend, tool, &origin, &call),
+                        None => Server::tool_result(
+                            &call.id,
+                            catalog::failure(catalog::explain(ToolFailure::UnknownTool(
+                                &call.name,
+                            ))),
+                        ),
+                    });
+                }
             }
         }
         if !expects_reply {
@@ -436,6 +455,7 @@ fn open_exchange(
     let incoming = jsonrpc::parse(&request.body).map_err(bad_message)?;
     let is_initialize =
         matches!(&incoming, Incoming::Single(m) if m.method() == Some("initialize"));
+    let mut session_id = None;
     let session = if is_initialize {
         Session::default()
     } else {
@@ -447,6 +467,7 @@ fn open_exchange(
                     "Mcp-Session-Id header required",
                 ))
             })?;
+        session_id = Some(id.to_owned());
         sealed::open(backend, id, grant).ok_or_else(|| {
             Reply::rejected(&Rejection::new(
                 StatusCode::NOT_FOUND,
@@ -467,55 +488,11 @@ fn open_exchange(
     };
     Ok(Exchange {
         session,
+        session_id,
         is_initialize,
         batch: incoming.is_batch(),
         messages: incoming.into_messages(),
     })
-}
-
-/// Runs one `tools/call` and returns its JSON-RPC response.
-fn run(backend: &dyn Backend, catalog: &Catalog, caller: &Caller, call: &ToolCall) -> Value {
-    let Some(slot) = catalog.slot(&call.name) else {
-        let text = catalog::explain(ToolFailure::UnknownTool(&call.name));
-        return Server::tool_result(&call.id, catalog::failure(text));
-    };
-    let idempotency_key = catalog::idempotency_key(&call.arguments, call.meta.as_ref());
-    if let Err(refusal) = backend.begin_call(&call.name, caller.grant.as_deref(), idempotency_key) {
-        let text = match refusal {
-            CallRefusal::NoKey => "This grant holds no OpenPhone key any more (it was revoked); \
-                 authorize again. Nothing was done."
-                .to_owned(),
-            CallRefusal::Failed(message) => {
-                format!("The server could not run this call; nothing was done: {message}")
-            }
-        };
-        return Server::tool_result(&call.id, catalog::failure(text));
-    }
-    let context = CallContext {
-        request_id: jsonrpc::id_value(&call.id).to_string(),
-        idempotency_key: idempotency_key.map(str::to_owned),
-    };
-    let arguments = Value::Object(call.arguments.clone()).to_string();
-    let result = match backend.call(slot, &call.name, &arguments, &context) {
-        Ok(output) => catalog::output(output.text, output.structured.as_deref(), output.is_error),
-        Err(error) => catalog::failure(catalog::explain(match &error {
-            ToolError::UnknownTool(name) => ToolFailure::UnknownTool(name),
-            ToolError::InvalidArguments(m) => ToolFailure::InvalidArguments(m),
-            ToolError::Upstream(e) => ToolFailure::Upstream(upstream_failure(e)),
-            ToolError::Failed(m) => ToolFailure::Failed(m),
-        })),
-    };
-    Server::tool_result(&call.id, result)
-}
-
-fn upstream_failure(error: &UpstreamError) -> UpstreamFailure<'_> {
-    match error {
-        UpstreamError::InvalidRequest(m) => UpstreamFailure::InvalidRequest(m),
-        UpstreamError::RateLimited => UpstreamFailure::RateLimited,
-        UpstreamError::Timeout => UpstreamFailure::Timeout,
-        UpstreamError::Unavailable(m) => UpstreamFailure::Unavailable(m),
-        UpstreamError::BudgetExhausted => UpstreamFailure::BudgetExhausted,
-    }
 }
 
 #[cfg(test)]

@@ -630,3 +630,93 @@ fn tool_profiles_narrow_what_a_client_sees_and_may_call() {
         reply.body_json()
     );
 }
+
+#[test]
+fn a_retried_call_runs_once_and_is_answered_from_its_record() {
+    let gateway = Gateway::new();
+    let backend = Fake {
+        answer: |name, arguments| {
+            if arguments.contains("bad") {
+                return Err(ToolError::InvalidArguments("`to` is not a number".into()));
+            }
+            Ok(
+                openphone_gateway_bindings::openphone::mcp::types::ToolOutput {
+                    text: format!("{name} sent"),
+                    structured: None,
+                    is_error: false,
+                },
+            )
+        },
+        ..Fake::default()
+    };
+    let session = initialize(&gateway, &backend);
+    let send = |id: u64, arguments: Value| {
+        post(
+            &gateway,
+            &backend,
+            &session,
+            &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                    "params": {"name": "send-message", "arguments": arguments}}),
+        )
+        .body_json()
+        .expect("JSON")
+    };
+    let replayed =
+        |body: &Value| body["result"]["_meta"]["io.github.openphone-mcp/replayed"] == true;
+
+    // With an idempotencyKey: one run, then the record.
+    let first = send(1, json!({"to": "+1", "idempotencyKey": "k-1"}));
+    assert!(!replayed(&first), "{first}");
+    let again = send(2, json!({"to": "+1", "idempotencyKey": "k-1"}));
+    assert!(replayed(&again), "{again}");
+    assert_eq!(again["result"]["content"], first["result"]["content"]);
+    assert_eq!(backend.calls.borrow().len(), 1);
+    let other = send(3, json!({"to": "+2", "idempotencyKey": "k-1"}));
+    assert_eq!(other["result"]["isError"], true);
+    assert!(
+        other["result"]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("already used with different arguments")),
+        "{other}"
+    );
+    assert_eq!(backend.calls.borrow().len(), 1);
+
+    // Without one, the JSON-RPC request: a re-sent id replays, another
+    // request under a used id is a protocol error.
+    let plain = send(4, json!({"to": "+3"}));
+    assert!(!replayed(&plain));
+    assert!(replayed(&send(4, json!({"to": "+3"}))));
+    let reused = send(4, json!({"to": "+4"}));
+    assert_eq!(reused["error"]["code"], -32600, "{reused}");
+    assert_eq!(backend.calls.borrow().len(), 2);
+
+    // Refused arguments release the key: nothing happened, a fix runs.
+    let bad = send(5, json!({"to": "bad", "idempotencyKey": "k-2"}));
+    assert_eq!(bad["result"]["isError"], true);
+    let fixed = send(6, json!({"to": "bad", "idempotencyKey": "k-2"}));
+    assert!(!replayed(&fixed), "{fixed}");
+    assert_eq!(backend.calls.borrow().len(), 4);
+}
+
+#[test]
+fn read_only_tools_are_never_recorded() {
+    let gateway = Gateway::new();
+    let mut reader = descriptor("fetch-messages", "messages:read");
+    reader.annotations.read_only = true;
+    let backend = Fake {
+        slots: vec![vec![reader]],
+        ..Fake::default()
+    };
+    let session = initialize(&gateway, &backend);
+    for _ in 0..2 {
+        call(
+            &gateway,
+            &backend,
+            &session,
+            "fetch-messages",
+            json!({"idempotencyKey": "k"}),
+        );
+    }
+    assert_eq!(backend.calls.borrow().len(), 2);
+    assert!(backend.claims.borrow().is_empty());
+}
