@@ -467,6 +467,11 @@ async fn oauth_on_spin_registers_consents_calls_refreshes_and_revokes() {
 
     // Registration, consent with the key (checked against OpenPhone), code,
     // token: only what was granted is listed and callable.
+    // Registrations drive the auth component's sweep (Spin runs nothing in
+    // the background): every 20th request to its routes sweeps a page.
+    for i in 0..20 {
+        Client::register(&issuer, &format!("Flood {i}")).await;
+    }
     let client = Client::register(&issuer, "Spin Assistant").await;
     let tokens = client
         .tokens(BUSINESS_KEY, &["messages:send", "messages:read"])
@@ -541,6 +546,12 @@ async fn oauth_on_spin_registers_consents_calls_refreshes_and_revokes() {
 
     sim.assert_conformant();
     let logs = up.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("swept a page of OAuth records")),
+        "the sweep ran: {logs:?}"
+    );
+    assert!(!logs.iter().any(|l| l.contains("sweep failed")), "{logs:?}");
     harness::assert_json_lines(
         &logs
             .iter()

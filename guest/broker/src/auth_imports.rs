@@ -121,14 +121,15 @@ impl<P: Platform> store::GuestBucket for AuthBucket<P> {
         Ok(self.get(key)?.is_some())
     }
 
-    /// One page holding every key: the hosts' stores list whole.
-    fn list_keys(&self, _cursor: Option<String>) -> Result<KeyResponse, store::Error> {
+    /// Pages of [`auth_view::PAGE`] keys, in order, after `cursor`.
+    fn list_keys(&self, cursor: Option<String>) -> Result<KeyResponse, store::Error> {
         let keys = P::keys(&auth_view::stored_key(""))
             .map_err(store_error)?
             .iter()
             .filter_map(|stored| auth_view::bucket_key(stored).map(str::to_owned))
             .collect();
-        Ok(KeyResponse { keys, cursor: None })
+        let (keys, cursor) = auth_view::page(keys, cursor.as_deref());
+        Ok(KeyResponse { keys, cursor })
     }
 }
 

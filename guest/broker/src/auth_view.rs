@@ -21,6 +21,21 @@ pub fn bucket_key(stored: &str) -> Option<&str> {
     stored.strip_prefix(PREFIX)
 }
 
+/// Keys the bucket lists per page: the auth component's sweep loads each,
+/// so a page bounds one request's work.
+pub const PAGE: usize = 256;
+
+/// The page of `keys` (the bucket's, in any order) after `cursor` (the last
+/// key of the previous page), sorted, and the cursor of the next page.
+pub fn page(mut keys: Vec<String>, cursor: Option<&str>) -> (Vec<String>, Option<String>) {
+    keys.sort_unstable();
+    keys.retain(|k| cursor.is_none_or(|c| k.as_str() > c));
+    let more = keys.len() > PAGE;
+    keys.truncate(PAGE);
+    let next = more.then(|| keys.last().cloned()).flatten();
+    (keys, next)
+}
+
 /// The origin in `public_url`: `scheme://authority`, a trailing `/` dropped;
 /// `Err` says what is wrong (the value itself is never repeated).
 pub fn public_origin(url: &str) -> Result<String, &'static str> {
@@ -95,6 +110,24 @@ mod tests {
         assert_eq!(bucket_key("auth/grant/1"), Some("grant/1"));
         assert_eq!(bucket_key("vault/g1"), None);
         assert_eq!(bucket_key("ledger/x"), None);
+    }
+
+    #[test]
+    fn the_bucket_lists_in_bounded_pages() {
+        let keys: Vec<String> = (0..PAGE * 2 + 3)
+            .rev()
+            .map(|i| format!("k{i:04}"))
+            .collect();
+        let (first, cursor) = page(keys.clone(), None);
+        assert_eq!(first.len(), PAGE);
+        assert_eq!(first[0], "k0000");
+        let (second, cursor) = page(keys.clone(), cursor.as_deref());
+        assert_eq!(second.len(), PAGE);
+        assert!(second[0] > first[PAGE - 1]);
+        let (third, cursor) = page(keys.clone(), cursor.as_deref());
+        assert_eq!(third.len(), 3);
+        assert_eq!(cursor, None, "the last page says so");
+        assert_eq!(page(Vec::new(), None), (Vec::new(), None));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
 use crate::bindings::exports::openphone::mcp::broker::{
-    self, BrokerError, ClaimDecision, ClaimKey, Deployment, Mode,
+    self, BrokerError, ClaimDecision, ClaimKey, Deployment, Mode, SweepTurn,
 };
 use crate::bindings::exports::openphone::mcp::types::{
     ApiRequest, ApiResponse, LedgerError, Method, UpstreamError,
@@ -255,6 +255,33 @@ impl<P: Platform> broker::Guest for Broker<P> {
         }
     }
 
+    fn sweep_due() -> SweepTurn {
+        if !P::DURABLE || !matches!(mode::<P>(), Ok((Mode::Oauth, _))) {
+            return SweepTurn::NotDue;
+        }
+        match P::increment(SWEEP_REQUESTS, 1) {
+            Ok(n) if n % AUTH_SWEEP_EVERY == 0 => match P::load(SWEEP_CURSOR) {
+                Ok(Some(cursor)) => match String::from_utf8(cursor) {
+                    Ok(cursor) => SweepTurn::Resume(cursor),
+                    Err(_) => SweepTurn::FromStart,
+                },
+                Ok(None) => SweepTurn::FromStart,
+                Err(_) => SweepTurn::NotDue,
+            },
+            _ => SweepTurn::NotDue,
+        }
+    }
+
+    fn sweep_done(next: Option<String>) {
+        let stored = match &next {
+            Some(cursor) => P::store(SWEEP_CURSOR, cursor.as_bytes()),
+            None => P::forget(SWEEP_CURSOR),
+        };
+        if let Err(e) = stored {
+            emit::<P>("warn", &format!("the sweep cursor was not stored: {e}"));
+        }
+    }
+
     fn seal_session(state: String) -> Result<String, BrokerError> {
         let (_, secret) = mode::<P>()?;
         SessionKey::derive(&secret)
@@ -322,6 +349,13 @@ fn ledger_scope() -> Option<(String, String, String)> {
         ))
     })
 }
+
+/// Requests to the auth component's routes, counted to pace its sweep.
+const SWEEP_REQUESTS: &str = "auth-sweep/requests";
+/// Where the next page of the auth component's sweep starts.
+const SWEEP_CURSOR: &str = "auth-sweep/cursor";
+/// One auth request in this many runs a sweep page.
+const AUTH_SWEEP_EVERY: i64 = 20;
 
 /// The scope of a claim, owned.
 enum ClaimScope {

@@ -6,9 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use openphone_gateway_bindings::exports::wasi::http::incoming_handler::Guest;
+use openphone_gateway_bindings::openphone::mcp::admin;
 use openphone_gateway_bindings::openphone::mcp::authorization_server as auth;
 use openphone_gateway_bindings::openphone::mcp::broker::{
-    self, BrokerError, ClaimDecision, ClaimKey as BrokerClaimKey, Mode as BrokerMode,
+    self, BrokerError, ClaimDecision, ClaimKey as BrokerClaimKey, Mode as BrokerMode, SweepTurn,
 };
 use openphone_gateway_bindings::openphone::mcp::log::{self, Level};
 use openphone_gateway_bindings::openphone::mcp::types::{
@@ -287,5 +288,26 @@ impl Backend for Composed {
 
     fn verify(&self, bearer: &str, resource: &str) -> Result<Principal, TokenError> {
         auth::verify(bearer, resource)
+    }
+
+    fn after_auth_request(&self) {
+        let cursor = match broker::sweep_due() {
+            SweepTurn::NotDue => return,
+            SweepTurn::FromStart => None,
+            SweepTurn::Resume(cursor) => Some(cursor),
+        };
+        match admin::sweep(cursor.as_deref()) {
+            Ok(progress) => {
+                log::write(
+                    Level::Info,
+                    &format!(
+                        "swept a page of OAuth records: {} expired removed",
+                        progress.removed
+                    ),
+                );
+                broker::sweep_done(progress.cursor.as_deref());
+            }
+            Err(message) => log::write(Level::Warn, &format!("the OAuth sweep failed: {message}")),
+        }
     }
 }

@@ -31,6 +31,8 @@ pub struct Fake {
     pub begun: RefCell<Vec<Begun>>,
     /// Claimed keys and their recorded outcome (`None`: running).
     pub claims: RefCell<HashMap<String, (String, Option<String>)>>,
+    /// Times `after_auth_request` ran.
+    pub sweeps: Cell<u32>,
     /// (path, query) of every request handed to the auth component.
     pub auth_requests: RefCell<Vec<(String, String)>>,
     /// (slot, name, arguments, context) of every call.
@@ -77,6 +79,7 @@ impl Default for Fake {
             now: Cell::new(1_800_000_000),
             begun: RefCell::default(),
             claims: RefCell::default(),
+            sweeps: Cell::new(0),
             auth_requests: RefCell::default(),
             calls: RefCell::default(),
         }
@@ -194,6 +197,10 @@ impl Backend for Fake {
             ],
             body: b"<p>consent</p>".to_vec(),
         }
+    }
+
+    fn after_auth_request(&self) {
+        self.sweeps.set(self.sweeps.get() + 1);
     }
 
     fn verify(&self, bearer: &str, resource: &str) -> Result<Principal, TokenError> {

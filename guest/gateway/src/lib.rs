@@ -121,6 +121,9 @@ pub trait Backend {
     fn auth_handle(&self, request: &Request) -> Reply;
     /// Checks a bearer token presented to `resource`.
     fn verify(&self, bearer: &str, resource: &str) -> Result<Principal, TokenError>;
+    /// After a request to the auth component's routes: one page of its
+    /// sweep, when the broker says it is due.
+    fn after_auth_request(&self);
 }
 
 #[cfg(test)]

@@ -365,7 +365,9 @@ fn auth_route(backend: &dyn Backend, request: &Request) -> Reply {
     if request.method != Method::GET && request.method != Method::POST {
         return Reply::empty(StatusCode::METHOD_NOT_ALLOWED).with_header("allow", "GET, POST");
     }
-    backend.auth_handle(request)
+    let reply = backend.auth_handle(request);
+    backend.after_auth_request();
+    reply
 }
 
 /// Who the request acts for: the single user, or the grant of a bearer

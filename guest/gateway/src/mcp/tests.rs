@@ -541,6 +541,11 @@ fn the_auth_component_answers_its_routes_in_oauth_mode_only() {
         1,
         "none of these reached it"
     );
+    assert_eq!(
+        backend.sweeps.get(),
+        1,
+        "an answered request may drive the sweep"
+    );
 
     let single = Fake::default();
     let reply = gateway.handle(
