@@ -3,7 +3,7 @@
 //! — the native host's rules, with the records kept by the broker.
 
 use openphone_gateway_bindings::openphone::mcp::types::{CallContext, ToolError, UpstreamError};
-use openphone_mcp_protocol::catalog::{self, Refusal, ToolFailure, UpstreamFailure};
+use openphone_mcp_protocol::catalog::{self, Refusal};
 use openphone_mcp_protocol::rmcp::model::{CallToolResult, ErrorCode};
 use openphone_mcp_protocol::{Server, ToolCall, jsonrpc};
 use serde_json::{Value, json};
@@ -122,24 +122,13 @@ fn invoke(
                     error,
                     ToolError::InvalidArguments(_) | ToolError::UnknownTool(_)
                 );
-                let text = catalog::explain(match &error {
-                    ToolError::UnknownTool(name) => ToolFailure::UnknownTool(name),
-                    ToolError::InvalidArguments(m) => ToolFailure::InvalidArguments(m),
-                    ToolError::Upstream(e) => ToolFailure::Upstream(upstream_failure(e)),
-                    ToolError::Failed(m) => ToolFailure::Failed(m),
-                });
+                let text = catalog::explain(openphone_mcp_protocol::tool_failure_of!(
+                    &error,
+                    ToolError,
+                    UpstreamError
+                ));
                 (catalog::failure(text), released)
             }
         };
     (Server::tool_result(&call.id, result), released)
-}
-
-fn upstream_failure(error: &UpstreamError) -> UpstreamFailure<'_> {
-    match error {
-        UpstreamError::InvalidRequest(m) => UpstreamFailure::InvalidRequest(m),
-        UpstreamError::RateLimited => UpstreamFailure::RateLimited,
-        UpstreamError::Timeout => UpstreamFailure::Timeout,
-        UpstreamError::Unavailable(m) => UpstreamFailure::Unavailable(m),
-        UpstreamError::BudgetExhausted => UpstreamFailure::BudgetExhausted,
-    }
 }

@@ -71,6 +71,31 @@ macro_rules! descriptor_of {
     };
 }
 
+/// The [`ToolFailure`] of a `&tool-error` of any host's bindings, whose
+/// `tool-error` and `upstream-error` types are named by the last two
+/// arguments (they all have the WIT variants' cases).
+#[macro_export]
+macro_rules! tool_failure_of {
+    ($error:expr, $($tool:ident)::+, $($upstream:ident)::+) => {
+        match $error {
+            $($tool)::+::UnknownTool(name) => $crate::catalog::ToolFailure::UnknownTool(name),
+            $($tool)::+::InvalidArguments(m) => $crate::catalog::ToolFailure::InvalidArguments(m),
+            $($tool)::+::Failed(m) => $crate::catalog::ToolFailure::Failed(m),
+            $($tool)::+::Upstream(e) => $crate::catalog::ToolFailure::Upstream(match e {
+                $($upstream)::+::InvalidRequest(m) => {
+                    $crate::catalog::UpstreamFailure::InvalidRequest(m)
+                }
+                $($upstream)::+::RateLimited => $crate::catalog::UpstreamFailure::RateLimited,
+                $($upstream)::+::Timeout => $crate::catalog::UpstreamFailure::Timeout,
+                $($upstream)::+::Unavailable(m) => $crate::catalog::UpstreamFailure::Unavailable(m),
+                $($upstream)::+::BudgetExhausted => {
+                    $crate::catalog::UpstreamFailure::BudgetExhausted
+                }
+            }),
+        }
+    };
+}
+
 /// Whether `path` is an OpenPhone API path every host may send below `/v1`:
 /// starts with `/`, at most 512 bytes, letters, digits, `-`, `_`, `.` and
 /// `/` only, no empty, `.` or `..` segment.

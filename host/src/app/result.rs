@@ -1,7 +1,7 @@
 //! Turning WIT values into MCP ones: descriptors into tools, call outcomes
 //! into results.
 
-use openphone_mcp_protocol::catalog::{self, ToolFailure, UpstreamFailure};
+use openphone_mcp_protocol::catalog;
 use openphone_mcp_protocol::rmcp::model::{CallToolResult, Tool};
 
 use super::call::Verdict;
@@ -32,12 +32,11 @@ pub(super) fn to_mcp_result(outcome: CallOutcome) -> (CallToolResult, Verdict) {
                 ToolError::Upstream(_) => Verdict::UpstreamError,
                 ToolError::Failed(_) => Verdict::Failed,
             };
-            let text = catalog::explain(match &error {
-                ToolError::InvalidArguments(m) => ToolFailure::InvalidArguments(m),
-                ToolError::UnknownTool(name) => ToolFailure::UnknownTool(name),
-                ToolError::Upstream(e) => ToolFailure::Upstream(upstream_failure(e)),
-                ToolError::Failed(m) => ToolFailure::Failed(m),
-            });
+            let text = catalog::explain(openphone_mcp_protocol::tool_failure_of!(
+                &error,
+                ToolError,
+                UpstreamError
+            ));
             (catalog::failure(text), verdict)
         }
         CallOutcome::Busy => (
@@ -55,16 +54,5 @@ pub(super) fn to_mcp_result(outcome: CallOutcome) -> (CallToolResult, Verdict) {
             catalog::failure(message),
             Verdict::Stopped,
         ),
-    }
-}
-
-/// The WIT upstream error, borrowed for the shared wording.
-fn upstream_failure(error: &UpstreamError) -> UpstreamFailure<'_> {
-    match error {
-        UpstreamError::InvalidRequest(m) => UpstreamFailure::InvalidRequest(m),
-        UpstreamError::RateLimited => UpstreamFailure::RateLimited,
-        UpstreamError::Timeout => UpstreamFailure::Timeout,
-        UpstreamError::Unavailable(m) => UpstreamFailure::Unavailable(m),
-        UpstreamError::BudgetExhausted => UpstreamFailure::BudgetExhausted,
     }
 }
