@@ -156,13 +156,27 @@ fn spin_app() -> Option<(PathBuf, PathBuf)> {
     Some((spin, Path::new(ROOT).join("spin.toml")))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn spin_up_serves_the_same_tools_by_the_same_rules() {
-    let Some((spin, manifest)) = spin_app() else {
-        return;
-    };
+/// The simulator, and `spin up` of the app in single-user mode with its
+/// business key; `None` where Spin or the app is missing.
+async fn single_user() -> Option<(Simulator, SpinUp)> {
+    let (spin, manifest) = spin_app()?;
     let sim = Simulator::start().await.unwrap();
     let up = SpinUp::start(&spin, &manifest, &sim, BUSINESS_KEY, &[]);
+    Some((sim, up))
+}
+
+/// The texts the simulator was asked to send.
+fn message_posts(sim: &Simulator) -> Vec<openphone_sim::RecordedRequest> {
+    (sim.requests().into_iter())
+        .filter(|r| r.method == "POST" && r.path == "/v1/messages")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spin_up_serves_the_same_tools_by_the_same_rules() {
+    let Some((sim, up)) = single_user().await else {
+        return;
+    };
 
     let health: Value = reqwest::get(format!("{}/health", up.url))
         .await
@@ -183,9 +197,7 @@ async fn spin_up_serves_the_same_tools_by_the_same_rules() {
     )
     .await;
     assert_eq!(sent["isError"], false, "{sent}");
-    let posts: Vec<_> = (sim.requests().into_iter())
-        .filter(|r| r.method == "POST" && r.path == "/v1/messages")
-        .collect();
+    let posts = message_posts(&sim);
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].api_key.as_deref(), Some(BUSINESS_KEY));
 
@@ -218,11 +230,9 @@ async fn spin_up_serves_the_same_tools_by_the_same_rules() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bulk_send_retried_on_spin_texts_nobody_twice() {
-    let Some((spin, manifest)) = spin_app() else {
+    let Some((sim, up)) = single_user().await else {
         return;
     };
-    let sim = Simulator::start().await.unwrap();
-    let up = SpinUp::start(&spin, &manifest, &sim, BUSINESS_KEY, &[]);
     let session = Session::open(&up.mcp()).await;
     let arguments = json!({
         "from": SALES_NUMBER, "content": "Closed Monday.", "idempotencyKey": "spin-closed-monday",
@@ -500,9 +510,7 @@ async fn oauth_on_spin_registers_consents_calls_refreshes_and_revokes() {
         .await
         .unwrap();
     assert_eq!(reply["result"]["isError"], false, "{reply}");
-    let posts: Vec<_> = (sim.requests().into_iter())
-        .filter(|r| r.method == "POST" && r.path == "/v1/messages")
-        .collect();
+    let posts = message_posts(&sim);
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].api_key.as_deref(), Some(BUSINESS_KEY));
 
@@ -524,9 +532,7 @@ async fn oauth_on_spin_registers_consents_calls_refreshes_and_revokes() {
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        (sim.requests().into_iter())
-            .filter(|r| r.method == "POST" && r.path == "/v1/messages")
-            .count(),
+        message_posts(&sim).len(),
         1,
         "nothing was sent after the revocation"
     );
@@ -586,16 +592,10 @@ async fn oauth_on_spin_registers_consents_calls_refreshes_and_revokes() {
 /// once; a re-sent JSON-RPC request is answered from the first.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retried_send_on_spin_texts_once() {
-    let Some((spin, manifest)) = spin_app() else {
+    let Some((sim, up)) = single_user().await else {
         return;
     };
-    let sim = Simulator::start().await.unwrap();
-    let up = SpinUp::start(&spin, &manifest, &sim, BUSINESS_KEY, &[]);
-    let posts = || {
-        (sim.requests().into_iter())
-            .filter(|r| r.method == "POST" && r.path == "/v1/messages")
-            .count()
-    };
+    let posts = || message_posts(&sim).len();
     let replayed = |result: &Value| result["_meta"]["io.github.openphone-mcp/replayed"] == true;
     let send = |to: &str, key: &str| json!({ "from": SALES_NUMBER, "to": to, "content": "Once only", "idempotencyKey": key });
 
