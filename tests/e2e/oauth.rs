@@ -332,7 +332,7 @@ pub(crate) fn www_authenticate(headers: &HeaderMap) -> String {
     headers["www-authenticate"].to_str().unwrap().to_owned()
 }
 
-async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+pub(crate) async fn get_json(http: &reqwest::Client, url: &str) -> Value {
     let response = http.get(url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{url}");
     response.json().await.unwrap()

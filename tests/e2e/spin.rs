@@ -435,14 +435,7 @@ async fn oauth_on_spin_registers_consents_calls_refreshes_and_revokes() {
     let issuer = up.url.clone();
     let http = reqwest::Client::new();
 
-    let health: Value = http
-        .get(format!("{issuer}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = oauth::get_json(&http, &format!("{issuer}/health")).await;
     assert_eq!(health, json!({"status": "ok", "mode": "oauth"}));
 
     // Discovery, as natively: a 401 points at the metadata, which names
@@ -455,23 +448,14 @@ async fn oauth_on_spin_registers_consents_calls_refreshes_and_revokes() {
         challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")),
         "{challenge}"
     );
-    let resource: Value = http
-        .get(&metadata_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resource = oauth::get_json(&http, &metadata_url).await;
     assert_eq!(resource["resource"], format!("{issuer}/mcp"));
     assert_eq!(resource["authorization_servers"], json!([issuer]));
-    let server: Value = (http.get(format!("{issuer}/.well-known/oauth-authorization-server")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server = oauth::get_json(
+        &http,
+        &format!("{issuer}/.well-known/oauth-authorization-server"),
+    )
+    .await;
     assert_eq!(server["issuer"], issuer.as_str());
     assert_eq!(server["client_id_metadata_document_supported"], false);
 
