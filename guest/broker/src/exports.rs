@@ -134,7 +134,7 @@ fn grant_key<P: Platform>(grant: &str) -> Result<CallerKey, BrokerError> {
 }
 
 /// Secrets to mask in every log line and error body.
-pub(crate) fn secrets<P: Platform>() -> Vec<String> {
+fn secrets<P: Platform>() -> Vec<String> {
     let mut secrets: Vec<String> = [settings::API_KEY, settings::DEPLOYMENT_SECRET]
         .into_iter()
         .filter_map(P::setting)
@@ -485,6 +485,12 @@ fn key_for_call() -> Result<String, UpstreamError> {
         .ok_or_else(|| UpstreamError::InvalidRequest("no tool call is under way".into()))
 }
 
+/// The configured API base (`openphone_api_base_url`, else OpenPhone's).
+fn api_base<P: Platform>() -> Result<ApiBase, String> {
+    let base = P::setting(settings::API_BASE_URL).unwrap_or_else(|| ApiBase::DEFAULT.into());
+    ApiBase::parse(&base).map_err(|e| e.to_string())
+}
+
 /// Why a candidate key could not be checked.
 pub(crate) enum KeyCheck {
     /// OpenPhone answered 401 or 403.
@@ -499,9 +505,8 @@ pub(crate) fn check_key<P: Platform>(candidate: &str) -> Result<(), KeyCheck> {
     if !openphone_mcp_protocol::catalog::is_api_key_shaped(candidate) {
         return Err(KeyCheck::Rejected(401));
     }
-    let base = P::setting(settings::API_BASE_URL).unwrap_or_else(|| ApiBase::DEFAULT.into());
-    let base = ApiBase::parse(&base).map_err(|e| KeyCheck::Unavailable(e.to_string()))?;
-    let target = base
+    let target = api_base::<P>()
+        .map_err(KeyCheck::Unavailable)?
         .target("/phone-numbers", &[])
         .map_err(|e| KeyCheck::Unavailable(e.to_string()))?;
     acquire::<P>(candidate);
@@ -525,9 +530,8 @@ fn dispatch<P: Platform>(
     mut record: Option<(String, String)>,
 ) -> Result<ApiResponse, UpstreamError> {
     let key = key_for_call()?;
-    let base = P::setting(settings::API_BASE_URL).unwrap_or_else(|| ApiBase::DEFAULT.into());
-    let base = ApiBase::parse(&base).map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
-    let target = base
+    let target = api_base::<P>()
+        .map_err(UpstreamError::Unavailable)?
         .target(&request.path, &request.query)
         .map_err(|e| UpstreamError::InvalidRequest(e.to_string()))?;
     if let Some(body) = &request.body {

@@ -77,12 +77,7 @@ pub fn run(backend: &dyn Backend, tool: &Tool, origin: &Origin<'_>, call: &ToolC
         }
         Ok(Claim::Unrecorded) => invoke(backend, tool, call, explicit).0,
         Ok(Claim::Replay(recorded)) => match serde_json::from_str::<Value>(&recorded) {
-            Ok(mut recorded) => {
-                if let Some(object) = recorded.as_object_mut() {
-                    object.insert("_meta".into(), json!({ catalog::REPLAYED_META: true }));
-                }
-                jsonrpc::success_response(&call.id, recorded)
-            }
+            Ok(recorded) => Server::replayed_result(&call.id, recorded),
             Err(_) => refuse(Refusal::Interrupted),
         },
         Ok(Claim::Busy) => refuse(Refusal::StillRunning),

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::result::to_mcp_result;
-use super::{App, REPLAYED_META, Requester};
+use super::{App, Requester};
 use crate::sandbox::wit::CallContext;
 use crate::sandbox::{CallRequest, Caller, Progress};
 use crate::state::REQUEST_RECORDS;
@@ -146,12 +146,9 @@ impl App {
                 }
                 response
             }
-            Ok(Claim::Replay(mut recorded)) => {
+            Ok(Claim::Replay(recorded)) => {
                 tracing::info!(tool = %call.name, subject = %caller.subject, "replayed a recorded outcome");
-                if let Some(object) = recorded.as_object_mut() {
-                    object.insert("_meta".into(), serde_json::json!({ REPLAYED_META: true }));
-                }
-                jsonrpc::success_response(&call.id, recorded)
+                Server::replayed_result(&call.id, recorded)
             }
             Ok(Claim::Busy) => refuse(catalog::explain_refusal(Refusal::StillRunning)),
             Ok(Claim::Conflict) if explicit.is_none() => jsonrpc::error_response_with(

@@ -26,8 +26,6 @@ use result::to_mcp_tool;
 /// Argument name, and `_meta` key, under which a client passes an
 /// idempotency key for a call.
 pub use openphone_mcp_protocol::catalog::IDEMPOTENCY_ARGUMENT;
-/// `_meta` key set on a result answered from a recorded outcome.
-pub use openphone_mcp_protocol::catalog::REPLAYED_META;
 
 /// Who sent a message, over which session.
 #[derive(Debug, Clone, Copy)]

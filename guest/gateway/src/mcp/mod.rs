@@ -101,9 +101,12 @@ impl Catalog {
         })
     }
 
+    fn index(&self, name: &str) -> Option<usize> {
+        self.tools.iter().position(|t| t.name == name)
+    }
+
     fn tool(&self, name: &str) -> Option<&call::Tool> {
-        let index = self.tools.iter().position(|t| t.name == name)?;
-        self.runs.get(index)
+        self.runs.get(self.index(name)?)
     }
 
     /// The scope a `tools/call` message needs; `None` for anything else.
@@ -115,8 +118,7 @@ impl Catalog {
             return None;
         }
         let name = params.as_ref()?.get("name")?.as_str()?;
-        let index = self.tools.iter().position(|t| t.name == name)?;
-        self.scopes.get(index).map(String::as_str)
+        self.scopes.get(self.index(name)?).map(String::as_str)
     }
 
     /// The tools that exist for `caller` with `profile`: those its scopes
@@ -135,9 +137,7 @@ impl Catalog {
     /// mistake (the native server refuses to start with one).
     fn check_profiles(&self, profiles: &[ToolProfile]) -> Result<(), String> {
         for profile in profiles {
-            if let Some(unknown) = (profile.tools.iter())
-                .find(|name| !self.tools.iter().any(|t| t.name == name.as_str()))
-            {
+            if let Some(unknown) = (profile.tools.iter()).find(|name| self.index(name).is_none()) {
                 return Err(format!(
                     "tool_profiles: the profile for `{}` names `{unknown}`, which no component offers",
                     profile.matcher

@@ -211,6 +211,18 @@ impl Server {
         }
     }
 
+    /// The response to a call answered from an earlier call's record:
+    /// `recorded` (the `CallToolResult` JSON kept then) marked with
+    /// `_meta[`[`catalog::REPLAYED_META`]`]`, so a client can tell nothing ran.
+    pub fn replayed_result(id: &RequestId, mut recorded: Value) -> Value {
+        if let Some(object) = recorded.as_object_mut() {
+            let mut meta = Map::new();
+            meta.insert(crate::catalog::REPLAYED_META.into(), Value::Bool(true));
+            object.insert("_meta".into(), Value::Object(meta));
+        }
+        jsonrpc::success_response(id, recorded)
+    }
+
     /// A `notifications/progress` message for a call that carried `token`
     /// (see [`ToolCall::progress_token`]). Non-finite numbers are made valid:
     /// `progress` becomes `0`, `total` is dropped.
@@ -228,6 +240,19 @@ impl Server {
 mod tests {
     use super::*;
     use crate::jsonrpc::{Incoming, parse};
+
+    #[test]
+    fn a_replayed_result_is_marked_and_keeps_its_content() {
+        let recorded = json!({"content": [{"type": "text", "text": "Sent"}], "isError": false});
+        let response = Server::replayed_result(&NumberOrString::Number(7), recorded.clone());
+        assert_eq!(response["id"], 7);
+        assert_eq!(response["result"]["content"], recorded["content"]);
+        assert_eq!(response["result"]["isError"], false);
+        assert_eq!(
+            response["result"]["_meta"],
+            json!({"io.github.openphone-mcp/replayed": true})
+        );
+    }
     use rmcp::model::{ContentBlock, InitializeResult, ListToolsResult, NumberOrString};
     use serde_json::json;
 
