@@ -38,8 +38,8 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value = "auto")]
     log_format: LogFormat,
     /// Show clients whose name (clientInfo.name) contains CLIENT only these
-    /// tools: CLIENT=tool,tool; or match the HTTP User-Agent with
-    /// user-agent:TEXT=tool,tool. Repeatable (or `;`-separated in the
+    /// tools: CLIENT=tool,tool (commas or spaces between tools); or match the
+    /// HTTP User-Agent with user-agent:TEXT=tool,tool. Repeatable (or `;`-separated in the
     /// environment); the first match wins; other clients see every tool.
     #[arg(
         long = "tool-profile",
