@@ -88,6 +88,8 @@ pub async fn stdio(settings: &Settings, redactor: Arc<Redactor>) -> anyhow::Resu
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
+    /// Where Prometheus metrics are served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub single_user: bool,
     pub public_url: Option<Url>,
     pub mode: Mode,
@@ -136,6 +138,9 @@ pub async fn serve(
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
     let local = listener.local_addr()?;
+    if let Some(address) = options.metrics_listen {
+        serve_metrics(address).await?;
+    }
     // Configuration errors (no key, no secret) are found before the
     // components are compiled.
     let users = if options.single_user {
@@ -167,6 +172,24 @@ pub async fn serve(
         "serving MCP at http://{local}/mcp"
     );
     http::serve(state, listener, shutdown_signal()).await
+}
+
+/// Installs the metrics recorder and serves `/metrics` on `address` for as
+/// long as the process lives (scrapes go on while a shutdown drains).
+async fn serve_metrics(address: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening for metrics on {address}"))?;
+    let local = listener.local_addr()?;
+    let handle = crate::telemetry::install().context("installing the metrics recorder")?;
+    tracing::info!(address = %local, "serving Prometheus metrics at http://{local}/metrics");
+    tokio::spawn(async move {
+        if let Err(error) = crate::telemetry::serve(listener, handle, std::future::pending()).await
+        {
+            tracing::error!(error = %format!("{error:#}"), "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// The HTTP transport's state: rate limits (their idle counters swept

@@ -6,7 +6,7 @@
 //! may do), `auth` (the OAuth component and what it is given), `sandbox`
 //! (wasmtime and the OpenPhone API as the caller), `state` (the durable
 //! store and the protocols kept in it). `app` is the MCP server between
-//! them, `startup` wires them, and `command` is what each subcommand of the
+//! them, `telemetry` the Prometheus metrics they count, `startup` wires them, and `command` is what each subcommand of the
 //! binary (`main.rs`) does.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
@@ -19,4 +19,5 @@ pub(crate) mod sandbox;
 pub(crate) mod secret;
 pub mod startup;
 pub(crate) mod state;
+pub(crate) mod telemetry;
 pub(crate) mod transport;

@@ -115,6 +115,10 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
+    /// Serve Prometheus metrics at http://ADDR/metrics, on a listener of
+    /// their own (never the public one) [default: no metrics].
+    #[arg(long, value_name = "ADDR", env = "OPENPHONE_MCP_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// One local user, no authorization: the key comes from
     /// OPENPHONE_API_KEY. Loopback addresses only.
     #[arg(long)]
@@ -293,6 +297,7 @@ impl ServeArgs {
     fn options(self) -> ServeOptions {
         ServeOptions {
             listen: self.listen,
+            metrics_listen: self.metrics_listen,
             single_user: self.single_user,
             public_url: self.public_url,
             mode: self.mode,

@@ -12,6 +12,7 @@ mod golden_tools;
 mod http_rules;
 mod idempotency;
 mod mcp_clients;
+mod metrics;
 mod oauth;
 mod rate_limits;
 mod read_tools;

@@ -94,6 +94,11 @@ impl Client {
         }
     }
 
+    /// The `client_id` the server issued.
+    pub(crate) fn id(&self) -> &str {
+        &self.client_id
+    }
+
     pub(crate) fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
         let mut url = url::Url::parse(&format!("{}/authorize", self.issuer)).unwrap();
         {

@@ -26,6 +26,7 @@ use crate::auth::AuthServer;
 use crate::auth::vault::Vault;
 use crate::auth::wit::TokenError;
 use crate::sandbox::Caller;
+use crate::telemetry::{self, AuthEvent};
 use workspace::WorkspaceNames;
 
 /// How requests are authorized.
@@ -80,6 +81,7 @@ impl Access {
             Access::OAuth(oauth) => oauth,
         };
         let Some(bearer) = bearer::bearer_token(headers) else {
+            telemetry::auth_event(AuthEvent::TokenMissing);
             return Err(oauth.challenge(None));
         };
         let principal = match oauth.auth.verify(bearer, &oauth.resource).await {
@@ -97,6 +99,7 @@ impl Access {
                     tracing::error!(error = %message, "verifying a token failed");
                     return Err(unavailable());
                 }
+                telemetry::auth_event(AuthEvent::TokenRefused);
                 return Err(oauth.challenge(Some("invalid_token")));
             }
             Err(error) => {
@@ -108,6 +111,7 @@ impl Access {
             Ok(Some(key)) => key,
             Ok(None) => {
                 tracing::info!(grant = %principal.grant, "the grant has no key (revoked)");
+                telemetry::auth_event(AuthEvent::TokenRefused);
                 return Err(oauth.challenge(Some("invalid_token")));
             }
             Err(error) => {
@@ -115,6 +119,7 @@ impl Access {
                 return Err(unavailable());
             }
         };
+        telemetry::auth_event(AuthEvent::TokenAccepted);
         Ok(Authorized {
             caller: Caller {
                 subject: format!("grant:{}", principal.grant),
@@ -127,6 +132,7 @@ impl Access {
 
     /// `403 insufficient_scope` for a tool needing `scope`, if OAuth.
     pub fn insufficient_scope(&self, scope: &str) -> Response {
+        telemetry::auth_event(AuthEvent::ScopeRefused);
         let metadata = match self {
             Access::OAuth(oauth) => oauth.metadata_url.as_str(),
             Access::SingleUser(_) => "",

@@ -110,6 +110,7 @@ impl App {
         // Only a caller's key names a job a tool can resume from its ledger.
         let resumable = explicit.is_some() && self.resumable.contains(&call.name);
         let refuse = |text: &str| {
+            crate::telemetry::tool_call(&call.name, "refused", None);
             Server::tool_result(&call.id, CallToolResult::error(vec![Content::text(text)]))
         };
         match self.claim(&key, &arguments, resumable).await {
@@ -147,6 +148,7 @@ impl App {
                 response
             }
             Ok(Claim::Replay(recorded)) => {
+                crate::telemetry::tool_call(&call.name, "replayed", None);
                 tracing::info!(tool = %call.name, subject = %caller.subject, "replayed a recorded outcome");
                 Server::replayed_result(&call.id, recorded)
             }
@@ -195,6 +197,7 @@ impl App {
     ) -> (CallToolResult, Verdict) {
         let Some(&index) = self.routes.get(&call.name) else {
             // The protocol layer only passes tools from the catalog.
+            crate::telemetry::tool_call("unknown", Verdict::UnknownTool.as_str(), None);
             let text = format!("Unknown tool: {}", call.name);
             return (
                 CallToolResult::error(vec![Content::text(text)]),
@@ -245,6 +248,7 @@ impl App {
             send_progress(progress);
         }
         let (result, verdict) = to_mcp_result(outcome);
+        crate::telemetry::tool_call(&call.name, verdict.as_str(), Some(started.elapsed()));
         tracing::info!(
             request_id = %request_id,
             tool = %call.name,

@@ -15,6 +15,7 @@ pub(crate) mod wit;
 mod imports;
 mod keyvalue;
 
+use crate::telemetry::{InstanceInUse, InstanceKind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -367,6 +368,7 @@ impl AuthServer {
                 return Err(AuthBusy.into());
             }
         };
+        let _instance = InstanceInUse::start(InstanceKind::Auth);
         let (wasi, table) = crate::sandbox::empty_wasi();
         let state = AuthState {
             wasi,

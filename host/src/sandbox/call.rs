@@ -1,6 +1,7 @@
 //! One tool call: a fresh instance, its limits, and the host side of its
 //! imports.
 
+use crate::telemetry::{InstanceInUse, InstanceKind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -207,6 +208,7 @@ impl Sandbox {
                 );
             }
         };
+        let _instance = InstanceInUse::start(InstanceKind::Tool);
         let timeout = self.limits.call_timeout;
         let deadline = Instant::now() + timeout;
         let mut state = self.state(

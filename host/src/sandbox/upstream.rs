@@ -6,7 +6,7 @@
 //! and connection failures, with exponential backoff; a write is sent once,
 //! because the API has no idempotency key and a blind retry could text twice.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
@@ -112,14 +112,22 @@ impl Upstream {
             if attempt > 0 {
                 tokio::time::sleep(self.backoff(attempt)).await;
             }
+            let waiting = Instant::now();
             self.budget.acquire(&fingerprint).await;
+            crate::telemetry::budget_wait(waiting.elapsed());
             if let Some(hook) = before_dispatch.take() {
                 hook().map_err(UpstreamError::InvalidRequest)?;
             }
-            match self
+            let sent = Instant::now();
+            let answer = self
                 .exchange(key, request.method, &url, body.as_deref())
-                .await
-            {
+                .await;
+            crate::telemetry::upstream_request(
+                http_method(request.method).as_str(),
+                answer.as_ref().ok().map(|response| response.status),
+                sent.elapsed(),
+            );
+            match answer {
                 Ok(response) if response.status == 429 => {
                     tracing::warn!(status = 429, attempt, path = %request.path, "upstream rate limited");
                     last = UpstreamError::RateLimited;
@@ -160,15 +168,9 @@ impl Upstream {
         url: &Url,
         body: Option<&str>,
     ) -> Result<ApiResponse, UpstreamError> {
-        let method = match method {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Delete => reqwest::Method::DELETE,
-        };
         let mut builder = self
             .http
-            .request(method, url.clone())
+            .request(http_method(method), url.clone())
             .header(http::header::AUTHORIZATION, key.expose())
             .header(http::header::ACCEPT, "application/json");
         if let Some(body) = body {
@@ -227,6 +229,16 @@ impl Upstream {
 }
 
 /// Percent-encodes a query component; `+` becomes `%2B` as the API requires.
+/// The HTTP method a guest's `method` stands for.
+fn http_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
 fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

@@ -14,6 +14,7 @@ use crate::access::rate_limit::{Admission, Rule, retry_after_secs};
 use crate::access::temporarily_unavailable;
 use crate::auth::AuthBusy;
 use crate::auth::wit::{HttpRequest, HttpResponse};
+use crate::telemetry::AuthEvent;
 
 /// Hands a request for an OAuth endpoint or page to the auth component.
 pub(crate) async fn auth_route(
@@ -41,7 +42,17 @@ pub(crate) async fn auth_route(
         .handle(component_request(&method, &uri, &headers, body))
         .await
     {
-        Ok(answer) => component_response(answer),
+        Ok(answer) => {
+            let response = component_response(answer);
+            let location = response.headers().get(http::header::LOCATION);
+            let location = location.and_then(|value| value.to_str().ok());
+            if let Some(event) =
+                AuthEvent::of_endpoint(&method, uri.path(), response.status().as_u16(), location)
+            {
+                crate::telemetry::auth_event(event);
+            }
+            response
+        }
         Err(error) if error.is::<AuthBusy>() => {
             temporarily_unavailable("the server is at capacity; try again shortly")
         }

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -104,6 +104,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .layer(cors(&state.config.origins))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(count))
         .with_state(state)
 }
 
@@ -150,6 +151,19 @@ async fn index() -> impl IntoResponse {
             "\nMCP endpoint: POST /mcp (Streamable HTTP). Health: /health, /ready.\n"
         ),
     )
+}
+
+/// Counts every answer under its route template (`MatchedPath`, which
+/// `Router::layer` sees per route), never the path a client sent.
+async fn count(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    crate::telemetry::http_request(route, response.status().as_u16(), started.elapsed());
+    response
 }
 
 /// Host and Origin validation for `/mcp` (403 on failure).

@@ -64,6 +64,7 @@ pub(crate) async fn admit(
 /// The `429` for a request over `rule`, in the form its endpoint speaks:
 /// JSON-RPC on `/mcp`, a page on `/authorize`, OAuth error JSON elsewhere.
 pub(crate) fn too_many(rule: Rule, retry_after: u64) -> Response {
+    crate::telemetry::rate_limited(rule.name());
     let text = format!("Too many requests; try again in {retry_after} s.");
     let mut response = match rule {
         Rule::Mcp | Rule::McpGrant => (
