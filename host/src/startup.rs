@@ -50,7 +50,9 @@ pub fn init_logging(format: LogFormat, redactor: Arc<Redactor>) {
         .with_env_filter(filter)
         .with_writer(RedactingStderr::new(redactor));
     if json {
-        builder.json().flatten_event(true).init();
+        // The current span (the request and its id) is enough; the list of
+        // every enclosing span would repeat it.
+        builder.json().flatten_event(true).with_span_list(false).init();
     } else {
         builder.with_ansi(std::io::stderr().is_terminal()).init();
     }

@@ -16,6 +16,7 @@ mod metrics;
 mod oauth;
 mod rate_limits;
 mod read_tools;
+mod request_ids;
 mod retention;
 mod sandbox;
 mod spin;

@@ -54,7 +54,7 @@ fn challenge(verifier: &str) -> String {
 }
 
 /// `name` → `value` of the hidden inputs of an HTML page.
-fn hidden_inputs(html: &str) -> HashMap<String, String> {
+pub(crate) fn hidden_inputs(html: &str) -> HashMap<String, String> {
     let input =
         regex::Regex::new(r#"<input type="hidden" name="([^"]+)" value="([^"]*)">"#).unwrap();
     input

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::result::to_mcp_result;
 use super::{App, Requester};
 use crate::sandbox::wit::CallContext;
-use crate::sandbox::{CallRequest, Caller, Progress};
+use crate::sandbox::{CallRequest, Progress};
 use crate::state::REQUEST_RECORDS;
 use crate::state::idempotency::{self, Claim, Settlement};
 use crate::state::ledger::Ledger;
@@ -80,7 +80,7 @@ impl App {
         let explicit =
             catalog::idempotency_key(&call.arguments, call.meta.as_ref()).map(str::to_owned);
         if self.read_only.contains(&call.name) {
-            let (result, verdict) = self.run_tool(&call, caller, events, explicit, None).await;
+            let (result, verdict) = self.run_tool(&call, &from, events, explicit, None).await;
             if verdict == Verdict::Busy {
                 return busy(&call.id);
             }
@@ -129,7 +129,7 @@ impl App {
                     )
                 });
                 let (mut result, verdict) = self
-                    .run_tool(&call, caller, events, explicit.clone(), ledger)
+                    .run_tool(&call, &from, events, explicit.clone(), ledger)
                     .await;
                 if verdict == Verdict::Stopped && resumable {
                     result.content.push(Content::text(
@@ -190,11 +190,12 @@ impl App {
     async fn run_tool(
         &self,
         call: &ToolCall,
-        caller: &Caller,
+        from: &Requester<'_>,
         events: Option<&mpsc::UnboundedSender<Value>>,
         idempotency_key: Option<String>,
         ledger: Option<Ledger>,
     ) -> (CallToolResult, Verdict) {
+        let caller = from.caller;
         let Some(&index) = self.routes.get(&call.name) else {
             // The protocol layer only passes tools from the catalog.
             crate::telemetry::tool_call("unknown", Verdict::UnknownTool.as_str(), None);
@@ -204,7 +205,7 @@ impl App {
                 Verdict::UnknownTool,
             );
         };
-        let request_id = uuid::Uuid::new_v4().to_string();
+        let request_id = from.request_id.to_owned();
         let arguments = Value::Object(call.arguments.clone()).to_string();
         let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
         let forward = call.progress_token.clone().zip(events);

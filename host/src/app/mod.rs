@@ -38,6 +38,9 @@ pub struct Requester<'a> {
     pub session_key: &'a str,
     /// The HTTP `User-Agent`, for tool profiles.
     pub user_agent: Option<&'a str>,
+    /// The request's id (`X-Request-ID`), which the tool's context and log
+    /// lines carry.
+    pub request_id: &'a str,
 }
 
 /// Everything a request needs, shared by all connections.

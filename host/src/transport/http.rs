@@ -16,7 +16,6 @@ use axum::{Json, Router};
 use openphone_mcp_protocol::http::{self as rules, HostPolicy, OriginPolicy, Rejection};
 use openphone_mcp_protocol::jsonrpc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::auth_routes::auth_route;
@@ -102,8 +101,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
             super::throttle::admit,
         ))
         .layer(cors(&state.config.origins))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(super::request_id::assign))
         .layer(middleware::from_fn(count))
         .with_state(state)
 }

@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use futures::StreamExt as _;
 use openphone_mcp_protocol::http as rules;
 use openphone_mcp_protocol::{Incoming, Message, Session, jsonrpc, version};
@@ -18,9 +18,11 @@ use tokio::sync::mpsc;
 
 use super::extract::PostHeaders;
 use super::http::{HttpState, internal, reject};
+use super::request_id::RequestId;
 use super::session::{self, NamedSession};
 use crate::access::Authorized;
 use crate::app::{App, Requester, busy_retry_after};
+use tracing::Instrument as _;
 
 /// The server offers no stream outside a request.
 pub(crate) async fn mcp_get() -> Response {
@@ -50,6 +52,7 @@ pub(crate) async fn mcp_delete(
 
 pub(crate) async fn mcp_post(
     State(state): State<Arc<HttpState>>,
+    Extension(request_id): Extension<RequestId>,
     post: PostHeaders,
     authorized: Authorized,
     named: NamedSession,
@@ -75,6 +78,7 @@ pub(crate) async fn mcp_post(
             .map(session::key)
             .unwrap_or_default(),
         user_agent: post.user_agent,
+        request_id,
     };
     if !exchange.messages.iter().any(Message::expects_reply) {
         return accept_notifications(&state, exchange, requester).await;
@@ -174,16 +178,19 @@ async fn answer(state: Arc<HttpState>, exchange: Exchange, requester: RequesterP
     // Handled in a task of its own: a client that goes away mid-call does
     // not cut the call off; its outcome is still recorded for a retry.
     let task_state = Arc::clone(&state);
-    let handled = tokio::spawn(async move {
-        let mut replies = Vec::new();
-        for message in messages {
-            let reply = (task_state.app)
-                .handle(&mut session, message, requester.view(), None)
-                .await;
-            replies.extend(reply);
+    let handled = tokio::spawn(
+        async move {
+            let mut replies = Vec::new();
+            for message in messages {
+                let reply = (task_state.app)
+                    .handle(&mut session, message, requester.view(), None)
+                    .await;
+                replies.extend(reply);
+            }
+            (session, replies, requester)
         }
-        (session, replies, requester)
-    });
+        .instrument(tracing::Span::current()),
+    );
     let (session, mut replies, requester) = match handled.await {
         Ok(done) => done,
         Err(error) => return internal(anyhow::anyhow!("handling the request failed: {error}")),
@@ -231,21 +238,25 @@ fn stream_call(state: Arc<HttpState>, exchange: Exchange, requester: RequesterPa
         ..
     } = exchange;
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Value>();
-    tokio::spawn(async move {
-        for message in messages {
-            let reply = (state.app)
-                .handle(&mut session, message, requester.view(), Some(&events_tx))
-                .await;
-            if let Some(reply) = reply {
-                let _ = events_tx.send(reply);
+    tokio::spawn(
+        async move {
+            for message in messages {
+                let reply = (state.app)
+                    .handle(&mut session, message, requester.view(), Some(&events_tx))
+                    .await;
+                if let Some(reply) = reply {
+                    let _ = events_tx.send(reply);
+                }
+            }
+            if let Some(id) = &session_id
+                && let Err(error) =
+                    session::save(state.app.store(), id, &session, requester.subject())
+            {
+                tracing::error!(error = %error, "saving the session failed");
             }
         }
-        if let Some(id) = &session_id
-            && let Err(error) = session::save(state.app.store(), id, &session, requester.subject())
-        {
-            tracing::error!(error = %error, "saving the session failed");
-        }
-    });
+        .instrument(tracing::Span::current()),
+    );
     let stream = futures::stream::poll_fn(move |cx| events_rx.poll_recv(cx)).map(|event| {
         Ok::<_, std::convert::Infallible>(Bytes::from(rules::sse_event(&event, None)))
     });
@@ -262,6 +273,7 @@ struct RequesterParts {
     authorized: Authorized,
     session_key: String,
     user_agent: Option<String>,
+    request_id: RequestId,
 }
 
 impl RequesterParts {
@@ -271,6 +283,7 @@ impl RequesterParts {
             scopes: self.authorized.scopes.as_deref(),
             session_key: &self.session_key,
             user_agent: self.user_agent.as_deref(),
+            request_id: self.request_id.as_str(),
         }
     }
 

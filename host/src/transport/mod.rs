@@ -6,6 +6,7 @@ mod extract;
 pub(crate) mod http;
 pub(crate) mod listener;
 mod mcp;
+pub(crate) mod request_id;
 mod session;
 pub(crate) mod stdio;
 pub(crate) mod throttle;

@@ -13,8 +13,10 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufRea
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::request_id::RequestId;
 use crate::app::{App, Requester};
 use crate::sandbox::Caller;
+use tracing::Instrument as _;
 
 /// Longest line accepted on stdin.
 const MAX_LINE: usize = 4 << 20;
@@ -39,12 +41,6 @@ pub async fn serve(
     // One process serves one session: its retried requests are recognised
     // under this name.
     let session_key = Arc::new(uuid::Uuid::new_v4().to_string());
-    let from = Requester {
-        caller: &caller,
-        scopes: None,
-        session_key: &session_key,
-        user_agent: None,
-    };
 
     loop {
         let line = match next_line(&mut input, MAX_LINE).await? {
@@ -74,6 +70,16 @@ pub async fn serve(
                 continue;
             }
         };
+        // Each line is one request: its log lines carry its id.
+        let request_id = RequestId::generate();
+        let span = tracing::info_span!("request", request_id = %request_id);
+        let from = Requester {
+            caller: &caller,
+            scopes: None,
+            session_key: &session_key,
+            user_agent: None,
+            request_id: request_id.as_str(),
+        };
         match incoming {
             Incoming::Single(message) if message.method() == Some("tools/call") => {
                 // Calls do not change the session: run them concurrently.
@@ -84,32 +90,36 @@ pub async fn serve(
                     out_tx.clone(),
                     session.clone(),
                 );
-                running.spawn(async move {
-                    let from = Requester {
-                        caller: &caller,
-                        scopes: None,
-                        session_key: &session_key,
-                        user_agent: None,
-                    };
-                    if let Some(reply) = app
-                        .handle(&mut snapshot, message, from, Some(&out_tx))
-                        .await
-                    {
-                        let _ = out_tx.send(reply);
+                running.spawn(
+                    async move {
+                        let from = Requester {
+                            caller: &caller,
+                            scopes: None,
+                            session_key: &session_key,
+                            user_agent: None,
+                            request_id: request_id.as_str(),
+                        };
+                        if let Some(reply) = app
+                            .handle(&mut snapshot, message, from, Some(&out_tx))
+                            .await
+                        {
+                            let _ = out_tx.send(reply);
+                        }
                     }
-                });
+                    .instrument(span),
+                );
             }
             Incoming::Single(message) => {
-                if let Some(reply) = app.handle(&mut session, message, from, Some(&out_tx)).await {
+                let handled = app.handle(&mut session, message, from, Some(&out_tx));
+                if let Some(reply) = handled.instrument(span).await {
                     let _ = out_tx.send(reply);
                 }
             }
             Incoming::Batch(messages) => {
                 let mut replies = Vec::new();
                 for message in messages {
-                    if let Some(reply) =
-                        app.handle(&mut session, message, from, Some(&out_tx)).await
-                    {
+                    let handled = app.handle(&mut session, message, from, Some(&out_tx));
+                    if let Some(reply) = handled.instrument(span.clone()).await {
                         replies.push(reply);
                     }
                 }
