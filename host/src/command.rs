@@ -222,6 +222,7 @@ fn http_state(
         auth,
         limits,
         proxies: TrustedProxies::new(&options.trusted_proxies),
+        draining: std::sync::atomic::AtomicBool::new(false),
     }
 }
 

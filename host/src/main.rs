@@ -183,6 +183,11 @@ struct ServeArgs {
     /// Seconds a request's whole body may take to arrive.
     #[arg(long, default_value_t = 20)]
     body_read_timeout_secs: u64,
+    /// Seconds calls in flight get to finish after SIGTERM or SIGINT; then
+    /// they are stopped between two OpenPhone requests, recorded so that a
+    /// retry with the same idempotencyKey resumes.
+    #[arg(long, default_value_t = 30, env = "OPENPHONE_MCP_SHUTDOWN_GRACE_SECS")]
+    shutdown_grace_secs: u64,
     /// OAuth clients registered through /register held at most; a client
     /// that never obtains a grant expires after 24 h.
     #[arg(long, default_value_t = 50_000)]
@@ -312,7 +317,7 @@ impl ServeArgs {
                 total: self.max_connections.max(1),
                 per_address: self.max_connections_per_address.max(1),
                 header_read: Duration::from_secs(self.header_read_timeout_secs.max(1)),
-                ..ConnectionLimits::default()
+                shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             },
             body_read: Duration::from_secs(self.body_read_timeout_secs.max(1)),
             max_clients: self.max_clients,

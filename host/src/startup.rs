@@ -52,7 +52,11 @@ pub fn init_logging(format: LogFormat, redactor: Arc<Redactor>) {
     if json {
         // The current span (the request and its id) is enough; the list of
         // every enclosing span would repeat it.
-        builder.json().flatten_event(true).with_span_list(false).init();
+        builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .init();
     } else {
         builder.with_ansi(std::io::stderr().is_terminal()).init();
     }

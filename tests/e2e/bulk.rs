@@ -256,3 +256,114 @@ async fn a_send_cut_off_by_a_crash_resumes_after_restart() {
     );
     sim.assert_conformant();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_mid_send_stops_within_the_grace_and_the_retry_texts_everyone_once() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let sim = Simulator::start().await.unwrap();
+    // 40 recipients take about 8 s at 200 ms a send: SIGTERM finds the call running.
+    sim.inject(
+        openphone_sim::Fault::delay(200)
+            .on("POST", "/v1/messages")
+            .times(1_000),
+    );
+    let mut server = Server::start(&sim, BUSINESS_KEY, &["--shutdown-grace-secs", "2"]);
+    let to = recipients(40);
+
+    let session = Session::open(&server.url()).await;
+    let request = bulk("sigterm-1", &to);
+    let running = tokio::spawn(async move {
+        let response = session
+            .post(&json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":request}))
+            .await;
+        response.json::<Value>().await
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.sent_messages().len() < 5 {
+        assert!(Instant::now() < deadline, "the send did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A request whose body is still arriving when the signal comes.
+    let ping = br#"{"jsonrpc":"2.0","id":9,"method":"ping"}"#;
+    let mut late = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        ping.len()
+    );
+    late.write_all(head.as_bytes()).await.unwrap();
+    late.write_all(&ping[..10]).await.unwrap();
+
+    // An idle keep-alive connection and one still sending its headers hold nothing up.
+    let mut idle = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let health = format!("GET /health HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+    idle.write_all(health.as_bytes()).await.unwrap();
+    let mut buffer = [0u8; 256];
+    assert!(idle.read(&mut buffer).await.unwrap() > 0);
+    let mut slow = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    slow.write_all(b"POST /mcp HTTP/1.1\r\nHost: ")
+        .await
+        .unwrap();
+
+    let signalled = server.sigterm();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    late.write_all(&ping[10..]).await.unwrap();
+    let mut answer = String::new();
+    let _ = late.read_to_string(&mut answer).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: "),
+        "{answer}"
+    );
+
+    // The call in flight is stopped once the grace is over, and told so.
+    let stopped = running
+        .await
+        .unwrap()
+        .expect("the stopped call is answered");
+    let text = stopped["result"]["content"].to_string();
+    assert_eq!(stopped["result"]["isError"], true, "{stopped}");
+    assert!(
+        text.contains("shutting down") && text.contains("resume"),
+        "{text}"
+    );
+    let (status, took) = tokio::task::block_in_place(|| server.wait_for_exit(signalled));
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took < Duration::from_secs(2 + 3),
+        "exit {took:?} after SIGTERM, with a 2 s grace"
+    );
+    drop((idle, slow));
+    let before_restart = sim.sent_messages().len();
+    assert!(
+        before_restart < 40,
+        "the stop came too late to test anything"
+    );
+    assert!(
+        server
+            .logs()
+            .iter()
+            .any(|l| l.contains("tool stopped: the server is shutting down")),
+        "the call was stopped, not finished"
+    );
+
+    // Called again with the same key after a restart: everyone texted once.
+    server.restart(&sim);
+    let session = Session::open(&server.url()).await;
+    let resumed = session.request("tools/call", bulk("sigterm-1", &to)).await;
+    let s = &resumed["result"]["structuredContent"];
+    assert_eq!(s["sent"], 40, "{resumed}");
+    let texted = texted(&sim);
+    assert_eq!(texted.len(), 40);
+    assert!(texted.values().all(|n| *n == 1), "{texted:?}");
+    assert!(
+        server
+            .logs()
+            .iter()
+            .any(|l| l.contains("resuming an interrupted call")),
+        "the retry resumed the recorded, interrupted call"
+    );
+    sim.assert_conformant();
+}

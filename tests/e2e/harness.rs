@@ -72,6 +72,38 @@ impl Server {
         self.logs = logs;
     }
 
+    /// Sends SIGTERM; returns when.
+    pub fn sigterm(&self) -> Instant {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        Instant::now()
+    }
+
+    /// Waits for the process to exit (at most 60 s after `started`);
+    /// returns how it exited and how long after `started`.
+    pub fn wait_for_exit(&mut self, started: Instant) -> (std::process::ExitStatus, Duration) {
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the server") {
+                return (status, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the server did not exit within 60 s: {}",
+                self.logs().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again (after it exited) on the same
+    /// data directory and arguments; logs of both runs are kept.
+    pub fn restart(&mut self, sim: &Simulator) {
+        self.crash_and_restart(sim);
+    }
+
     /// The server's data directory.
     pub fn data_dir(&self) -> &Path {
         self.data_dir.path()

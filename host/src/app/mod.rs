@@ -4,7 +4,7 @@
 mod call;
 mod result;
 
-pub(crate) use call::busy_retry_after;
+pub(crate) use call::{BUSY_CODE, busy_retry_after};
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

@@ -216,6 +216,7 @@ impl Sandbox {
             request.context.request_id.clone(),
             request.tool.to_owned(),
         );
+        let stopping = Arc::clone(&upstream);
         state.upstream = Some(upstream);
         state.caller = Some(request.caller);
         state.progress = request.progress;
@@ -259,8 +260,19 @@ impl Sandbox {
                 .await
         };
         // The epoch callback traps at the deadline; the timeout covers time
-        // spent awaiting the API, where no epoch check runs.
-        let result = tokio::time::timeout_at(deadline + Duration::from_millis(50), run).await;
+        // spent awaiting the API, where no epoch check runs. At shutdown the
+        // call is dropped between two OpenPhone requests (`shutdown.rs`).
+        let shutdown = Arc::clone(&stopping);
+        let result = tokio::select! {
+            result = tokio::time::timeout_at(deadline + Duration::from_millis(50), run) => result,
+            () = shutdown.shutdown().calls_stopped() => {
+                tracing::warn!(tool = request.tool, "tool stopped: the server is shutting down");
+                return CallOutcome::Contained(format!(
+                    "The server is shutting down, so `{}` was stopped between two requests to OpenPhone.",
+                    request.tool
+                ));
+            }
+        };
         let memory_refused = store.data().memory.refused;
         let tool_name = request.tool;
         match result {

@@ -9,6 +9,7 @@
 //! it never yields.
 
 pub(crate) mod budget;
+pub(crate) mod shutdown;
 pub(crate) mod upstream;
 pub(crate) mod wit;
 

@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::redact::Redactor;
 use crate::sandbox::budget::Budget;
+use crate::sandbox::shutdown::Shutdown;
 use crate::sandbox::wit::{ApiRequest, ApiResponse, Method, UpstreamError};
 use crate::secret::ApiKey;
 
@@ -53,6 +54,8 @@ pub struct Upstream {
     budget: Budget,
     /// Masks secrets in error answers before a tool (and so a client) sees them.
     redactor: Arc<Redactor>,
+    /// The gate every request passes, shut at shutdown.
+    shutdown: Shutdown,
 }
 
 impl Upstream {
@@ -68,7 +71,26 @@ impl Upstream {
             config,
             budget: Budget::openphone(),
             redactor,
+            shutdown: Shutdown::default(),
         })
+    }
+
+    /// How calls are stopped at shutdown: between two requests.
+    pub(crate) fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// Stops every running call between two requests: lets the requests in
+    /// flight finish (at most their timeout), holds the rest, then tells the
+    /// calls to stop.
+    pub(crate) async fn stop_calls(&self) {
+        let patience = self.config.request_timeout + Duration::from_secs(1);
+        if !self.shutdown.close_gate(patience).await {
+            tracing::warn!(
+                "an OpenPhone request was still in flight after its timeout; stopping anyway"
+            );
+        }
+        self.shutdown.stop_calls();
     }
 
     /// Sends `request` with `key`, retrying reads as described above.
@@ -115,6 +137,8 @@ impl Upstream {
             let waiting = Instant::now();
             self.budget.acquire(&fingerprint).await;
             crate::telemetry::budget_wait(waiting.elapsed());
+            // Held until the answer is in: a stop comes only between requests.
+            let _in_flight = self.shutdown.pass().await;
             if let Some(hook) = before_dispatch.take() {
                 hook().map_err(UpstreamError::InvalidRequest)?;
             }

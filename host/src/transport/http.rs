@@ -6,6 +6,7 @@
 //! component. Browser clients on allowed origins get CORS headers.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
@@ -51,12 +52,18 @@ pub struct HttpState {
     pub limits: RateLimits,
     /// Proxies whose forwarding headers name the client address.
     pub proxies: TrustedProxies,
+    /// Set at shutdown: `/mcp` answers `503` from then on.
+    pub draining: AtomicBool,
 }
 
 /// The router: `/mcp`, `/health`, `/ready`, `/`.
 pub fn router(state: Arc<HttpState>) -> Router {
     let mcp = Router::new()
         .route("/mcp", get(mcp_get).post(mcp_post).delete(mcp_delete))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            unless_draining,
+        ))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard));
     let mut oauth = Router::new();
     if let Some(auth) = &state.auth {
@@ -106,7 +113,9 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves, then drains: new `/mcp` requests get
+/// `503`, calls in flight get the grace period, then are stopped between
+/// two OpenPhone requests (recorded, so that a retry resumes).
 pub async fn serve(
     state: Arc<HttpState>,
     listener: tokio::net::TcpListener,
@@ -114,7 +123,17 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let limits = state.config.connections.clone();
     let proxies = state.proxies.clone();
-    super::listener::serve(listener, router(state), limits, proxies, shutdown).await
+    let draining = {
+        let state = Arc::clone(&state);
+        async move {
+            shutdown.await;
+            state.draining.store(true, Ordering::SeqCst);
+        }
+    };
+    let upstream = state.app.upstream();
+    let stop_work = async move { upstream.stop_calls().await };
+    let app = router(state);
+    super::listener::serve(listener, app, limits, proxies, draining, stop_work).await
 }
 
 /// CORS for browser clients on allowed origins (the same policy as the
@@ -163,6 +182,32 @@ async fn count(request: Request, next: Next) -> Response {
     crate::telemetry::http_request(route, response.status().as_u16(), started.elapsed());
     response
 }
+
+/// `503` with `Retry-After` once the server is shutting down: the client
+/// retries against another replica, or this one once it is back.
+async fn unless_draining(
+    State(state): State<Arc<HttpState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !state.draining.load(Ordering::SeqCst) {
+        return next.run(request).await;
+    }
+    let body = jsonrpc::error_response_with(
+        None,
+        openphone_mcp_protocol::rmcp::model::ErrorCode(crate::app::BUSY_CODE),
+        "The server is shutting down; nothing was done. Try again in a few seconds.".into(),
+    );
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(DRAINING_RETRY_AFTER_SECS),
+    );
+    response
+}
+
+/// Seconds a client refused during shutdown is told to wait.
+const DRAINING_RETRY_AFTER_SECS: u64 = 5;
 
 /// Host and Origin validation for `/mcp` (403 on failure).
 async fn guard(State(state): State<Arc<HttpState>>, request: Request, next: Next) -> Response {

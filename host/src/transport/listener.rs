@@ -2,19 +2,24 @@
 //! connections (in total, and per peer address unless the peer is a trusted
 //! proxy), HTTP/1.1 with a header-read timeout — which hyper also starts as
 //! soon as a keep-alive connection waits for its next request, so it is the
-//! idle timeout too — and a graceful shutdown that lets requests in flight
-//! finish (up to a grace period).
+//! idle timeout too — and a graceful shutdown: no more accepting, idle and
+//! half-sent connections closed at once, requests in flight given a grace
+//! period, then what still runs stopped (`sandbox/shutdown.rs`).
 //!
 //! Only HTTP/1.1 is served: MCP clients speak it, and a TLS-terminating
 //! proxy in front speaks it to us.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -123,18 +128,57 @@ fn admit(
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then waits for
-/// open connections to finish (at most `limits.shutdown_grace`).
+/// One request being answered on a connection, counted until dropped.
+struct Answering(Arc<AtomicUsize>);
+
+impl Answering {
+    fn start(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Answering(Arc::clone(count))
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Resolves once shutdown began and the connection answers no request (it
+/// is idle, or still sending a request's headers).
+async fn unanswering_once_stopping(
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+    answering: &AtomicUsize,
+) {
+    if stopping.wait_for(|stop| *stop).await.is_err() {
+        // The listener is gone without a shutdown: nothing to close early.
+        return std::future::pending().await;
+    }
+    while answering.load(Ordering::SeqCst) > 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How long stopped calls get to answer their clients once stopped.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// Serves `app` on `listener` until `shutdown` resolves; then stops
+/// accepting, closes idle connections, and waits for the requests in
+/// flight to finish (at most `limits.shutdown_grace`). Once the grace is
+/// over, `stop_work` stops what still runs, whose answers get [`SETTLE`]
+/// more to go out before the connections left are closed.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
     proxies: TrustedProxies,
     shutdown: impl std::future::Future<Output = ()>,
+    stop_work: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let open = Arc::new(Semaphore::new(limits.total));
     let per_address = Arc::new(PerAddress::default());
     let graceful = GracefulShutdown::new();
+    let stop = tokio::sync::watch::Sender::new(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -153,33 +197,60 @@ pub async fn serve(
         else {
             continue;
         };
-        let service = app
-            .clone()
-            .map_request(move |mut request: axum::http::Request<Incoming>| {
+        let serving = Arc::new(AtomicUsize::new(0));
+        let service = {
+            let (app, serving) = (app.clone(), Arc::clone(&serving));
+            tower::service_fn(move |mut request: axum::http::Request<Incoming>| {
                 request
                     .extensions_mut()
                     .insert(ConnectInfo::<SocketAddr>(peer));
-                request
-            });
+                let answering = Answering::start(&serving);
+                let app = app.clone();
+                async move {
+                    let response = app.oneshot(request).await?;
+                    // Counted until the last byte of the body is out.
+                    Ok::<_, Infallible>(response.map(|body| {
+                        Body::new(body.map_frame(move |frame| {
+                            let _ = &answering;
+                            frame
+                        }))
+                    }))
+                }
+            })
+        };
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read)
             .keep_alive(true)
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
+        let stopping = stop.subscribe();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(error = %error, "connection ended with an error");
+            tokio::select! {
+                ended = connection => {
+                    if let Err(error) = ended {
+                        tracing::debug!(error = %error, "connection ended with an error");
+                    }
+                }
+                // hyper closes an idle connection at shutdown, not one still
+                // sending its headers: closed here once it answers nothing.
+                () = unanswering_once_stopping(stopping, &serving) => {}
             }
             drop(place);
         });
     }
     drop(listener);
+    stop.send_replace(true);
+    let drained = graceful.shutdown();
+    tokio::pin!(drained);
     tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(limits.shutdown_grace) => {
-            tracing::warn!("shutdown grace period over; closing the connections still open");
-        }
+        () = &mut drained => return Ok(()),
+        () = tokio::time::sleep(limits.shutdown_grace) => {}
+    }
+    tracing::warn!("shutdown grace period over; stopping the calls still running");
+    stop_work.await;
+    if tokio::time::timeout(SETTLE, drained).await.is_err() {
+        tracing::warn!("closing the connections still open");
     }
     Ok(())
 }
