@@ -127,13 +127,7 @@ pub async fn serve(
     redactor: Arc<Redactor>,
     mut options: ServeOptions,
 ) -> anyhow::Result<()> {
-    if options.single_user && !options.listen.ip().is_loopback() {
-        bail!(
-            "--single-user serves one local user without authorization, so it only listens on loopback \
-             addresses (127.0.0.1, ::1), not {}",
-            options.listen
-        );
-    }
+    check_serve_options(settings, &options)?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
@@ -172,6 +166,28 @@ pub async fn serve(
         "serving MCP at http://{local}/mcp"
     );
     http::serve(state, listener, shutdown_signal()).await
+}
+
+/// The checks of `serve`'s options that need neither a socket nor the
+/// components (also `config check`'s): loopback for a single user, a usable
+/// public URL and, in production, a usable deployment secret.
+pub fn check_serve_options(settings: &Settings, options: &ServeOptions) -> anyhow::Result<()> {
+    if options.single_user {
+        if !options.listen.ip().is_loopback() {
+            bail!(
+                "--single-user serves one local user without authorization, so it only listens on loopback \
+                 addresses (127.0.0.1, ::1), not {}",
+                options.listen
+            );
+        }
+        return Ok(());
+    }
+    let mut oauth_options = options.clone();
+    let oauth = oauth_settings(&mut oauth_options, options.listen)?;
+    if oauth.mode == Mode::Production {
+        startup::load_secret(settings, &oauth)?;
+    }
+    Ok(())
 }
 
 /// Installs the metrics recorder and serves `/metrics` on `address` for as

@@ -14,6 +14,7 @@ pub(crate) mod access;
 pub(crate) mod app;
 pub(crate) mod auth;
 pub mod command;
+pub mod config_file;
 pub(crate) mod redact;
 pub(crate) mod sandbox;
 pub(crate) mod secret;

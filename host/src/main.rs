@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use openphone_mcp::command::{
     self, AdminRequest, ConnectionLimits, ProxyRange, RuleLimit, ServeOptions,
 };
+use openphone_mcp::config_file::{self, Merge};
 use openphone_mcp::startup::{
     self, BASE_URL_ENV, Limits, LogFormat, Mode, Redactor, Retention, Settings, ToolProfile,
 };
@@ -20,6 +21,11 @@ use url::Url;
 #[derive(Debug, Parser)]
 #[command(name = "openphone-mcp", version, about)]
 struct Cli {
+    /// A TOML file of options under their flag names (`listen = "0.0.0.0:8787"`,
+    /// `tool-profile = ["chatgpt=send-message"]`); flags and the environment
+    /// win over it. `openphone-mcp config check` shows the result.
+    #[arg(long, global = true, value_name = "PATH", env = "OPENPHONE_MCP_CONFIG")]
+    config: Option<PathBuf>,
     /// Where state (store, compiled components, the local deployment
     /// secret, the admin socket) is kept
     /// [default: $XDG_DATA_HOME/openphone-mcp or ~/.local/share/openphone-mcp].
@@ -92,6 +98,11 @@ enum Command {
     Stdio,
     /// List the loaded tools and the component each comes from.
     Tools,
+    /// Check the configuration (flags, environment, --config file).
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// List or revoke OAuth clients and grants (talks to the running server
     /// on this data directory, or opens its store when none runs).
     Admin {
@@ -110,7 +121,7 @@ enum Command {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787")]
@@ -199,6 +210,14 @@ struct ServeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Validate the configuration `serve` would run with and print it as a
+    /// --config file, each setting with where it came from; secrets are
+    /// never printed, only whether one is set.
+    Check(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum AdminAction {
     /// Registered clients.
     Clients,
@@ -219,9 +238,32 @@ enum AdminAction {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command();
+    let (argv, file_keys) = match config_file::merge(&command, std::env::args_os().collect()) {
+        Ok(merged) => merged,
+        Err(Merge::Cli(error)) => error.exit(),
+        Err(Merge::Config(error)) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let matches = command.clone().get_matches_from(argv);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    let settings = config_file::effective(&command, &matches, &file_keys);
+    if let Command::Config {
+        action: ConfigAction::Check(serve),
+    } = &cli.command
+    {
+        return check_config(&cli, serve, &settings);
+    }
     let redactor = Arc::new(Redactor::new());
     startup::init_logging(cli.log_format, Arc::clone(&redactor));
+    if matches!(cli.command, Command::Serve(_)) {
+        tracing::info!(settings = %one_line(&settings), "effective settings");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -261,6 +303,7 @@ async fn run(cli: Cli, redactor: Arc<Redactor>) -> anyhow::Result<()> {
             command::admin(&settings, redactor, request, json, mode, secret_file).await
         }
         Command::Stdio => command::stdio(&settings, redactor).await,
+        Command::Config { .. } => Ok(()),
         Command::Serve(serve) => command::serve(&settings, redactor, serve.options()).await,
     }
 }
@@ -296,6 +339,45 @@ impl Cli {
             },
         }
     }
+}
+
+/// The effective settings on one line, for the start-up log.
+fn one_line(settings: &std::collections::BTreeMap<String, config_file::Setting>) -> String {
+    settings
+        .iter()
+        .filter(|(_, setting)| !setting.values.is_empty())
+        .map(|(key, setting)| format!("{key}={}", setting.values.join(",")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `config check`: the checks `serve` makes before it binds, then the
+/// settings as a --config file.
+fn check_config(
+    cli: &Cli,
+    serve: &ServeArgs,
+    settings: &std::collections::BTreeMap<String, config_file::Setting>,
+) -> ExitCode {
+    let options = serve.clone().options();
+    if let Err(error) = command::check_serve_options(&cli.settings(), &options) {
+        eprintln!("error: {error:#}");
+        return ExitCode::from(2);
+    }
+    print!("{}", config_file::render(settings));
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let secret = match (&serve.secret_file, set("OPENPHONE_MCP_SECRET"), serve.mode) {
+        (_, _, Mode::Local) => "DATA_DIR/deployment-secret (generated on first start)".to_owned(),
+        (Some(path), _, _) => format!("read from {} (checked, not shown)", path.display()),
+        (None, _, _) => "OPENPHONE_MCP_SECRET (checked, not shown)".to_owned(),
+    };
+    println!("# deployment secret: {secret}");
+    let key = if set("OPENPHONE_API_KEY") {
+        "set (not shown)"
+    } else {
+        "not set"
+    };
+    println!("# OPENPHONE_API_KEY: {key}");
+    ExitCode::SUCCESS
 }
 
 impl ServeArgs {

@@ -6,6 +6,7 @@ mod harness;
 mod bulk;
 mod cli;
 mod composed;
+mod config_file;
 mod connections;
 mod failures;
 mod golden_tools;
