@@ -14,7 +14,7 @@ use crate::access::Access;
 use crate::access::client_address::TrustedProxies;
 use crate::access::rate_limit::{LocalCounters, RateLimits};
 use crate::auth::admin;
-use crate::auth::deployment_secret::DeploymentSecret;
+use crate::auth::key_ring::Secrets;
 use crate::redact::Redactor;
 use crate::sandbox::Caller;
 use crate::startup::{self, Mode, OAuthSettings, Settings};
@@ -48,7 +48,7 @@ pub async fn admin(
     request: AdminRequest,
     json: bool,
     mode: Mode,
-    secret_file: Option<PathBuf>,
+    (secret_file, previous_secret_files): (Option<PathBuf>, Vec<PathBuf>),
 ) -> anyhow::Result<()> {
     let answer = match admin::ask_server(&settings.data_dir, &request).await? {
         Some(answer) => answer,
@@ -57,14 +57,20 @@ pub async fn admin(
                 public_url: Url::parse("http://127.0.0.1")?,
                 mode,
                 secret_file,
+                previous_secret_files,
                 access_token_ttl: Duration::from_secs(86_400),
                 refresh_token_ttl: Duration::from_secs(86_400),
                 max_clients: u64::MAX,
             };
-            let secret = startup::load_secret(settings, &oauth)?;
+            let secrets = startup::load_secret(settings, &oauth)?;
             let app = startup::build_app(settings, Arc::clone(&redactor), true).await?;
-            let access = startup::build_oauth(&oauth, &secret, &app, redactor).await?;
-            admin::run(&access.auth, &request).await?
+            let access = startup::build_oauth(&oauth, &secrets, &app, redactor).await?;
+            let admin = admin::Admin {
+                auth: access.auth,
+                store: app.shared_store(),
+                secrets: Arc::new(secrets),
+            };
+            admin::run(&admin, &request).await?
         }
     };
     if json {
@@ -94,6 +100,8 @@ pub struct ServeOptions {
     pub public_url: Option<Url>,
     pub mode: Mode,
     pub secret_file: Option<PathBuf>,
+    /// Earlier deployment secrets still accepted while rotating.
+    pub previous_secret_files: Vec<PathBuf>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub allowed_origins: Vec<String>,
@@ -117,7 +125,7 @@ enum Users {
     /// `--single-user`: the key from the environment.
     Local(Caller),
     /// OAuth clients, their keys sealed under the deployment secret.
-    OAuth(OAuthSettings, DeploymentSecret),
+    OAuth(OAuthSettings, Secrets),
 }
 
 /// `openphone-mcp serve`: Streamable HTTP for one local user or for OAuth
@@ -141,19 +149,24 @@ pub async fn serve(
         Users::Local(startup::local_caller(&redactor)?)
     } else {
         let oauth = oauth_settings(&mut options, local)?;
-        let secret = startup::load_secret(settings, &oauth)?;
-        Users::OAuth(oauth, secret)
+        let secrets = startup::load_secret(settings, &oauth)?;
+        Users::OAuth(oauth, secrets)
     };
     let app = Arc::new(startup::build_app(settings, Arc::clone(&redactor), true).await?);
     Sweeper::new(app.shared_store(), SWEEP_BUDGET).spawn(settings.retention.sweep_every);
     let (access, auth) = match users {
         Users::Local(caller) => (Access::SingleUser(caller), None),
-        Users::OAuth(oauth, secret) => {
-            let access = startup::build_oauth(&oauth, &secret, &app, redactor).await?;
+        Users::OAuth(oauth, secrets) => {
+            let access = startup::build_oauth(&oauth, &secrets, &app, redactor).await?;
             let auth = Arc::clone(&access.auth);
             auth.spawn_sweeper(options.auth_sweep_every);
+            let admin = admin::Admin {
+                auth: Arc::clone(&auth),
+                store: app.shared_store(),
+                secrets: Arc::new(secrets),
+            };
             #[cfg(unix)]
-            admin::serve_socket(&settings.data_dir, Arc::clone(&auth)).await?;
+            admin::serve_socket(&settings.data_dir, Arc::new(admin)).await?;
             tracing::info!(issuer = %oauth.issuer(), "OAuth authorization server ready");
             (Access::OAuth(access), Some(auth))
         }
@@ -259,6 +272,7 @@ fn oauth_settings(options: &mut ServeOptions, local: SocketAddr) -> anyhow::Resu
         public_url,
         mode: options.mode,
         secret_file: options.secret_file.clone(),
+        previous_secret_files: options.previous_secret_files.clone(),
         access_token_ttl: options.access_token_ttl.max(Duration::from_secs(60)),
         refresh_token_ttl: options.refresh_token_ttl.max(Duration::from_secs(60)),
         max_clients: options.max_clients.max(1),

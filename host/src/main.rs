@@ -118,6 +118,14 @@ enum Command {
         /// As for `serve`, when no server is running.
         #[arg(long, env = "OPENPHONE_MCP_SECRET_FILE")]
         secret_file: Option<PathBuf>,
+        /// As for `serve`, when no server is running.
+        #[arg(
+            long = "previous-secret-file",
+            value_name = "PATH",
+            env = "OPENPHONE_MCP_PREVIOUS_SECRET_FILES",
+            value_delimiter = ','
+        )]
+        previous_secret_files: Vec<PathBuf>,
     },
 }
 
@@ -145,6 +153,17 @@ struct ServeArgs {
     /// File holding the deployment secret (at least 32 bytes).
     #[arg(long, env = "OPENPHONE_MCP_SECRET_FILE")]
     secret_file: Option<PathBuf>,
+    /// A file holding an earlier deployment secret, still accepted while
+    /// rotating: what was sealed under it keeps working until `openphone-mcp
+    /// admin reseal` has wrapped everything under the current one.
+    /// Repeatable (or `,`-separated in the environment).
+    #[arg(
+        long = "previous-secret-file",
+        value_name = "PATH",
+        env = "OPENPHONE_MCP_PREVIOUS_SECRET_FILES",
+        value_delimiter = ','
+    )]
+    previous_secret_files: Vec<PathBuf>,
     /// Lifetime of an access token, in seconds.
     #[arg(long, default_value_t = 86_400)]
     access_token_ttl_secs: u64,
@@ -235,6 +254,10 @@ enum AdminAction {
         #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
+    /// Seal the store's data keys under the current deployment secret, so
+    /// that --previous-secret-file can be dropped (see README: rotating the
+    /// deployment secret).
+    Reseal,
 }
 
 fn main() -> ExitCode {
@@ -293,14 +316,17 @@ async fn run(cli: Cli, redactor: Arc<Redactor>) -> anyhow::Result<()> {
             json,
             mode,
             secret_file,
+            previous_secret_files,
         } => {
             let request = match action {
                 AdminAction::Clients => AdminRequest::Clients,
                 AdminAction::Grants => AdminRequest::Grants,
                 AdminAction::RevokeGrant { grant } => AdminRequest::RevokeGrant(grant),
                 AdminAction::RevokeClient { client_id } => AdminRequest::RevokeClient(client_id),
+                AdminAction::Reseal => AdminRequest::Reseal,
             };
-            command::admin(&settings, redactor, request, json, mode, secret_file).await
+            let secrets = (secret_file, previous_secret_files);
+            command::admin(&settings, redactor, request, json, mode, secrets).await
         }
         Command::Stdio => command::stdio(&settings, redactor).await,
         Command::Config { .. } => Ok(()),
@@ -389,6 +415,7 @@ impl ServeArgs {
             public_url: self.public_url,
             mode: self.mode,
             secret_file: self.secret_file,
+            previous_secret_files: self.previous_secret_files,
             access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
             refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_secs),
             allowed_origins: self.allowed_origins,

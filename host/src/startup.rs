@@ -167,6 +167,8 @@ pub(crate) struct OAuthSettings {
     pub public_url: Url,
     pub mode: Mode,
     pub secret_file: Option<PathBuf>,
+    /// Earlier deployment secrets still accepted while rotating.
+    pub previous_secret_files: Vec<PathBuf>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// Dynamically registered clients held at most.
@@ -191,10 +193,10 @@ impl OAuthSettings {
 pub(crate) fn load_secret(
     settings: &Settings,
     oauth: &OAuthSettings,
-) -> anyhow::Result<crate::auth::deployment_secret::DeploymentSecret> {
+) -> anyhow::Result<crate::auth::key_ring::Secrets> {
     use crate::auth::deployment_secret::DeploymentSecret;
 
-    Ok(match oauth.mode {
+    let current = match oauth.mode {
         Mode::Production => DeploymentSecret::configured(oauth.secret_file.as_deref())?,
         Mode::Local => {
             let (secret, path) = DeploymentSecret::local(&settings.data_dir)?;
@@ -205,26 +207,31 @@ pub(crate) fn load_secret(
             );
             secret
         }
-    })
+    };
+    let previous = (oauth.previous_secret_files.iter())
+        .map(|path| DeploymentSecret::configured(Some(path)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(crate::auth::key_ring::Secrets { current, previous })
 }
 
 /// Loads the vault and the auth component.
 pub(crate) async fn build_oauth(
     oauth: &OAuthSettings,
-    secret: &crate::auth::deployment_secret::DeploymentSecret,
+    secrets: &crate::auth::key_ring::Secrets,
     app: &App,
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<crate::access::OAuthAccess> {
-    use crate::auth::deployment_secret::Purpose;
+    use crate::auth::key_ring::{DataKey, KeyRing};
 
     let store = app.shared_store();
+    let ring = KeyRing::open(&store, secrets)?;
     let vault = Arc::new(crate::auth::vault::Vault::new(
         Arc::clone(&store),
-        &secret.derive(Purpose::Vault),
+        ring.key(DataKey::Vault),
         app.upstream(),
         Arc::clone(&redactor),
     ));
-    let signing_key = hex::encode(secret.derive(Purpose::AuthSigning).expose());
+    let signing_key = hex::encode(ring.key(DataKey::AuthSigning).expose());
     redactor.register(&signing_key);
     let auth_settings = crate::auth::AuthSettings {
         issuer: oauth.issuer(),
@@ -246,7 +253,7 @@ pub(crate) async fn build_oauth(
     Ok(crate::access::OAuthAccess {
         auth: Arc::new(auth),
         vault,
-        workspaces: WorkspaceNames::keyed(&secret.derive(Purpose::Workspace)),
+        workspaces: WorkspaceNames::keyed(ring.key(DataKey::Workspace)),
         metadata_url: openphone_mcp_protocol::http::resource_metadata_url(&oauth.issuer()),
         resource: oauth.resource(),
     })

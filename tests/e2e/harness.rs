@@ -104,6 +104,12 @@ impl Server {
         self.crash_and_restart(sim);
     }
 
+    /// Like [`Server::restart`], with other arguments.
+    pub fn restart_with(&mut self, sim: &Simulator, extra: &[&str]) {
+        self.args = extra.iter().map(|a| (*a).to_owned()).collect();
+        self.crash_and_restart(sim);
+    }
+
     /// The server's data directory.
     pub fn data_dir(&self) -> &Path {
         self.data_dir.path()
@@ -128,7 +134,10 @@ fn launch(
     env: &[(String, String)],
 ) -> (Child, String, Arc<Mutex<Vec<String>>>) {
     let mut cmd = command(sim, key, data_dir);
-    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    cmd.arg("serve");
+    if !args.iter().any(|arg| arg == "--listen") {
+        cmd.args(["--listen", "127.0.0.1:0"]);
+    }
     // Without a key, the server serves OAuth clients.
     if key != OAUTH {
         cmd.arg("--single-user");

@@ -19,6 +19,7 @@ mod rate_limits;
 mod read_tools;
 mod request_ids;
 mod retention;
+mod rotation;
 mod sandbox;
 mod spin;
 mod upstream;

@@ -5,7 +5,8 @@
 //! (mode 0600: only the server's user can connect), and the `admin`
 //! command talks to it; revocations then take effect on the server's next
 //! request. With no server running, the command opens the store itself.
-//! Nothing shown is secret: ids, names, scopes and dates only.
+//! Nothing shown is secret: ids, names, scopes and dates only. `reseal`
+//! wraps the data keys under the current deployment secret (`key_ring.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +20,18 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthServer;
+use crate::auth::key_ring::{KeyRing, Resealed, Secrets};
 use crate::auth::wit::{ClientSummary, GrantSummary};
+use crate::state::store::Store;
+
+/// What admin requests act on.
+#[derive(Debug)]
+pub struct Admin {
+    pub auth: Arc<AuthServer>,
+    pub store: Arc<Store>,
+    /// The current and previous deployment secrets, for `reseal`.
+    pub secrets: Arc<Secrets>,
+}
 
 /// File name of the admin socket in the data directory.
 pub const SOCKET_FILE: &str = "admin.sock";
@@ -84,6 +96,7 @@ pub enum Request {
     Grants,
     RevokeGrant(String),
     RevokeClient(String),
+    Reseal,
 }
 
 /// The answer to a [`Request`].
@@ -94,10 +107,12 @@ pub enum Answer {
     Grants(Vec<Grant>),
     /// Whether something was revoked (false: no such id).
     Revoked(bool),
+    Resealed(Resealed),
 }
 
 /// Runs `request` against the auth component.
-pub async fn run(auth: &AuthServer, request: &Request) -> anyhow::Result<Answer> {
+pub async fn run(admin: &Admin, request: &Request) -> anyhow::Result<Answer> {
+    let auth = &admin.auth;
     let failed = |m: String| anyhow::anyhow!("the auth component refused: {m}");
     Ok(match request {
         Request::Clients => Answer::Clients(
@@ -126,12 +141,20 @@ pub async fn run(auth: &AuthServer, request: &Request) -> anyhow::Result<Answer>
             tracing::info!(client = %id, revoked, "admin: revoke client");
             Answer::Revoked(revoked)
         }
+        Request::Reseal => {
+            let resealed = KeyRing::reseal(&admin.store, &admin.secrets)?;
+            tracing::info!(
+                rewrapped = resealed.rewrapped,
+                "admin: data keys resealed under the current deployment secret"
+            );
+            Answer::Resealed(resealed)
+        }
     })
 }
 
 /// Serves the admin API on the socket in `data_dir` until the process ends.
 #[cfg(unix)]
-pub async fn serve_socket(data_dir: &Path, auth: Arc<AuthServer>) -> anyhow::Result<()> {
+pub async fn serve_socket(data_dir: &Path, admin: Arc<Admin>) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
 
     let path = socket_path(data_dir);
@@ -153,7 +176,8 @@ pub async fn serve_socket(data_dir: &Path, auth: Arc<AuthServer>) -> anyhow::Res
             "/clients/{id}/revoke",
             post(|s: AuthState, UrlPath(id): UrlPath<String>| answer(s, Request::RevokeClient(id))),
         )
-        .with_state(auth);
+        .route("/reseal", post(|s: AuthState| answer(s, Request::Reseal)))
+        .with_state(admin);
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).await {
             tracing::error!(error = %error, "the admin socket stopped");
@@ -163,10 +187,10 @@ pub async fn serve_socket(data_dir: &Path, auth: Arc<AuthServer>) -> anyhow::Res
     Ok(())
 }
 
-type AuthState = State<Arc<AuthServer>>;
+type AuthState = State<Arc<Admin>>;
 
-async fn answer(State(auth): AuthState, request: Request) -> Response {
-    match run(&auth, &request).await {
+async fn answer(State(admin): AuthState, request: Request) -> Response {
+    match run(&admin, &request).await {
         Ok(answer) => Json(answer).into_response(),
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "admin request failed");
@@ -197,6 +221,7 @@ pub async fn ask_server(data_dir: &Path, request: &Request) -> anyhow::Result<Op
             reqwest::Method::POST,
             format!("http://admin/clients/{}/revoke", encode(id)),
         ),
+        Request::Reseal => (reqwest::Method::POST, "http://admin/reseal".to_owned()),
     };
     let response = match client.request(method, url).send().await {
         Ok(response) => response,
@@ -263,5 +288,9 @@ pub fn print(answer: &Answer) {
         }
         Answer::Revoked(true) => println!("revoked"),
         Answer::Revoked(false) => println!("no such id: nothing revoked"),
+        Answer::Resealed(Resealed { rewrapped, current }) => println!(
+            "data keys: {rewrapped} resealed under the current deployment secret, {current} already were; \
+             the previous secrets are no longer needed"
+        ),
     }
 }

@@ -37,6 +37,8 @@ pub enum Purpose {
     AuthSigning,
     /// The HMAC key naming workspaces by their API key (`access/workspace.rs`).
     Workspace,
+    /// The key wrapping the data keys of the three above (`key_ring.rs`).
+    KeyWrap,
 }
 
 impl Purpose {
@@ -45,6 +47,7 @@ impl Purpose {
             Purpose::Vault => b"openphone-mcp vault v1",
             Purpose::AuthSigning => b"openphone-mcp auth signing v1",
             Purpose::Workspace => b"openphone-mcp workspace names v1",
+            Purpose::KeyWrap => b"openphone-mcp data key wrapping v1",
         }
     }
 }
@@ -53,6 +56,11 @@ impl Purpose {
 pub struct DerivedKey([u8; 32]);
 
 impl DerivedKey {
+    /// A key opened from the store (`key_ring.rs`).
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        DerivedKey(bytes)
+    }
+
     /// The raw key, for the one place that uses it.
     pub fn expose(&self) -> &[u8; 32] {
         &self.0

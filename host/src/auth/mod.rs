@@ -9,6 +9,7 @@
 pub(crate) mod admin;
 pub(crate) mod client_metadata;
 pub(crate) mod deployment_secret;
+pub(crate) mod key_ring;
 pub(crate) mod vault;
 pub(crate) mod wit;
 

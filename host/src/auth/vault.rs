@@ -151,6 +151,42 @@ impl Vault {
     }
 }
 
+/// Whether `sealed` (a vault entry of `grant`) opens under `key`.
+pub(crate) fn opens(sealed: &[u8], grant: &str, key: &DerivedKey) -> bool {
+    let Some((nonce, sealed)) = sealed.split_at_checked(NONCE_BYTES) else {
+        return false;
+    };
+    XChaCha20Poly1305::new(key.expose().into())
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: sealed,
+                aad: grant.as_bytes(),
+            },
+        )
+        .is_ok()
+}
+
+/// Seals `plain` for `grant` under `key` straight into the store, as a
+/// vault of that key would.
+#[cfg(test)]
+pub(crate) fn seal_raw(store: &Store, grant: &str, plain: &[u8], key: &DerivedKey) {
+    let mut nonce = [0u8; NONCE_BYTES];
+    rand::rng().fill_bytes(&mut nonce);
+    let sealed = XChaCha20Poly1305::new(key.expose().into())
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plain,
+                aad: grant.as_bytes(),
+            },
+        )
+        .unwrap();
+    let mut value = nonce.to_vec();
+    value.extend_from_slice(&sealed);
+    store.put(Table::Vault, grant, &value, 0).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

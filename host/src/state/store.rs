@@ -24,6 +24,8 @@ pub enum Table {
     Vault,
     /// The auth component's key-value buckets (`wasi:keyvalue`), as `bucket/key`.
     Auth,
+    /// Data keys, wrapped under the deployment secret (`auth/key_ring.rs`).
+    Keys,
 }
 
 impl Table {
@@ -34,6 +36,7 @@ impl Table {
             Table::Ledger => TableDefinition::new("tool_ledger"),
             Table::Vault => TableDefinition::new("sealed_keys"),
             Table::Auth => TableDefinition::new("auth_kv"),
+            Table::Keys => TableDefinition::new("data_keys"),
         }
     }
 }
