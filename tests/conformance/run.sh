@@ -56,7 +56,7 @@ env -u OPENPHONE_MCP_PLUGINS \
   "$BIN_DIR/openphone-mcp" --log-format text serve --single-user --listen 127.0.0.1:0 \
   >"$WORK/mcp.log" 2>&1 &
 MCP_PID=$!
-MCP_BASE="$(wait_for_address openphone-mcp "$MCP_PID" "$WORK/mcp.log")"
+MCP_BASE="$(wait_for_address openphone-mcp "$MCP_PID" "$WORK/mcp.log" 'serving MCP at ')"
 deadline=$((SECONDS + 120))
 until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$MCP_BASE/health" || true)" == 200 ]]; do
   kill -0 "$MCP_PID" 2>/dev/null || { cat "$WORK/mcp.log" >&2; die "openphone-mcp exited"; }
