@@ -1,6 +1,8 @@
 //! What each subcommand does, once the command line is parsed: the short
 //! bodies `main.rs` dispatches to.
 
+use crate::state::audit::AuditLog;
+use crate::state::store::Store;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,6 +54,21 @@ pub async fn admin(
 ) -> anyhow::Result<()> {
     let answer = match admin::ask_server(&settings.data_dir, &request).await? {
         Some(answer) => answer,
+        // Reading the trail needs neither the components nor a secret.
+        None if matches!(request, AdminRequest::Audit(_)) => {
+            let store = Arc::new(Store::open(&startup::store_path(&settings.data_dir))?);
+            let admin = admin::Admin {
+                auth: None,
+                audit: Arc::new(AuditLog::new(
+                    Arc::clone(&store),
+                    settings.retention.audit,
+                    redactor,
+                )),
+                store,
+                secrets: None,
+            };
+            admin::run(&admin, &request).await?
+        }
         None => {
             let oauth = OAuthSettings {
                 public_url: Url::parse("http://127.0.0.1")?,
@@ -66,9 +83,10 @@ pub async fn admin(
             let app = startup::build_app(settings, Arc::clone(&redactor), true).await?;
             let access = startup::build_oauth(&oauth, &secrets, &app, redactor).await?;
             let admin = admin::Admin {
-                auth: access.auth,
+                auth: Some(access.auth),
                 store: app.shared_store(),
-                secrets: Arc::new(secrets),
+                secrets: Some(Arc::new(secrets)),
+                audit: app.audit(),
             };
             admin::run(&admin, &request).await?
         }
@@ -154,23 +172,33 @@ pub async fn serve(
     };
     let app = Arc::new(startup::build_app(settings, Arc::clone(&redactor), true).await?);
     Sweeper::new(app.shared_store(), SWEEP_BUDGET).spawn(settings.retention.sweep_every);
-    let (access, auth) = match users {
-        Users::Local(caller) => (Access::SingleUser(caller), None),
+    let (access, auth, admin) = match users {
+        Users::Local(caller) => {
+            let admin = admin::Admin {
+                auth: None,
+                store: app.shared_store(),
+                secrets: None,
+                audit: app.audit(),
+            };
+            (Access::SingleUser(caller), None, admin)
+        }
         Users::OAuth(oauth, secrets) => {
             let access = startup::build_oauth(&oauth, &secrets, &app, redactor).await?;
             let auth = Arc::clone(&access.auth);
             auth.spawn_sweeper(options.auth_sweep_every);
             let admin = admin::Admin {
-                auth: Arc::clone(&auth),
+                auth: Some(Arc::clone(&auth)),
                 store: app.shared_store(),
-                secrets: Arc::new(secrets),
+                secrets: Some(Arc::new(secrets)),
+                audit: app.audit(),
             };
-            #[cfg(unix)]
-            admin::serve_socket(&settings.data_dir, Arc::new(admin)).await?;
             tracing::info!(issuer = %oauth.issuer(), "OAuth authorization server ready");
-            (Access::OAuth(access), Some(auth))
+            (Access::OAuth(access), Some(auth), admin)
         }
     };
+    // `admin` reaches a running server here: the store is open in it.
+    #[cfg(unix)]
+    admin::serve_socket(&settings.data_dir, Arc::new(admin)).await?;
     let state = Arc::new(http_state(Arc::clone(&app), access, auth, options));
     tracing::info!(
         address = %local,

@@ -14,6 +14,7 @@ use openphone_mcp::config_file::{self, Merge};
 use openphone_mcp::startup::{
     self, BASE_URL_ENV, Limits, LogFormat, Mode, Redactor, Retention, Settings, ToolProfile,
 };
+use openphone_mcp::startup::{AuditFilter, AuditKind, parse_since};
 use url::Url;
 
 /// MCP server for the OpenPhone (Quo) API. Tools run as sandboxed
@@ -83,6 +84,9 @@ struct Cli {
     /// How often expired records are deleted from the store, in seconds.
     #[arg(long, global = true, default_value_t = 60)]
     sweep_interval_secs: u64,
+    /// How long audit events are kept, in days.
+    #[arg(long, global = true, default_value_t = 90)]
+    audit_retention_days: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -254,6 +258,25 @@ enum AdminAction {
         #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
+    /// Show the audit trail: security events and write-tool calls, oldest
+    /// first (works with the server running or stopped).
+    Audit {
+        /// Only events since then: a duration back (90s, 30m, 12h, 7d) or a
+        /// time (2026-12-01T09:00:00Z).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<u64>,
+        /// Only events of this grant.
+        #[arg(long, allow_hyphen_values = true)]
+        grant: Option<String>,
+        /// Only events of this OAuth client.
+        #[arg(long = "client", allow_hyphen_values = true)]
+        client_id: Option<String>,
+        /// Only events of this kind: client-registered, consent-approved,
+        /// consent-denied, key-rejected, token-refreshed, refresh-reused,
+        /// code-replayed, grant-revoked, client-revoked, tool-call.
+        #[arg(long = "event")]
+        kind: Option<AuditKind>,
+    },
     /// Seal the store's data keys under the current deployment secret, so
     /// that --previous-secret-file can be dropped (see README: rotating the
     /// deployment secret).
@@ -324,6 +347,17 @@ async fn run(cli: Cli, redactor: Arc<Redactor>) -> anyhow::Result<()> {
                 AdminAction::RevokeGrant { grant } => AdminRequest::RevokeGrant(grant),
                 AdminAction::RevokeClient { client_id } => AdminRequest::RevokeClient(client_id),
                 AdminAction::Reseal => AdminRequest::Reseal,
+                AdminAction::Audit {
+                    since,
+                    grant,
+                    client_id,
+                    kind,
+                } => AdminRequest::Audit(AuditFilter {
+                    since_ms: since,
+                    grant,
+                    client_id,
+                    kind,
+                }),
             };
             let secrets = (secret_file, previous_secret_files);
             command::admin(&settings, redactor, request, json, mode, secrets).await
@@ -362,6 +396,7 @@ impl Cli {
             retention: Retention {
                 records: Duration::from_secs(self.record_ttl_secs.max(1)),
                 sweep_every: Duration::from_secs(self.sweep_interval_secs.max(1)),
+                audit: Duration::from_secs(self.audit_retention_days.max(1) * 86_400),
             },
         }
     }

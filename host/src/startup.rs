@@ -20,6 +20,7 @@ use crate::sandbox::upstream::{Upstream, UpstreamConfig};
 use crate::sandbox::{Caller, Sandbox, ToolSource};
 use crate::secret::ApiKey;
 pub use crate::state::Retention;
+pub use crate::state::audit::{AuditFilter, AuditKind, parse_since};
 use crate::state::store::Store;
 
 /// Environment variable holding the local user's OpenPhone API key.
@@ -107,6 +108,7 @@ pub(crate) fn local_caller(redactor: &Redactor) -> anyhow::Result<Caller> {
         subject: "local".into(),
         workspace: WorkspaceNames::local().name(&key),
         key,
+        grant: None,
     })
 }
 
@@ -248,6 +250,7 @@ pub(crate) async fn build_oauth(
         Arc::clone(&vault),
         &auth_settings,
         redactor,
+        app.audit(),
     )
     .await?;
     Ok(crate::access::OAuthAccess {

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod audit;
 mod bulk;
 mod cli;
 mod composed;

@@ -7,6 +7,7 @@
 //! `error`/`error_description`/`state`/`iss` on its redirect URI (RFC 6749
 //! §4.1.2.1, RFC 9207).
 
+use crate::audit::{Event, Kind};
 use crate::client::{ClientError, ClientRecord};
 use crate::consent::{self, CSRF_COOKIE, ConsentError, TRANSACTION_SECS, Transaction};
 use crate::crypto;
@@ -210,6 +211,7 @@ impl Server<'_> {
                     "the user denied access to client {}",
                     client.client_id
                 ));
+                self.audit(Event::about(Kind::ConsentDenied, &client.client_id));
                 return Ok(self.error_redirect(
                     &redirect,
                     "access_denied",
@@ -259,6 +261,7 @@ impl Server<'_> {
         match self.env.vault.check(&key) {
             Ok(()) => {}
             Err(VaultError::KeyRejected(_)) => {
+                self.audit(Event::about(Kind::KeyRejected, &client.client_id));
                 self.log(
                     Level::Info,
                     &format!(

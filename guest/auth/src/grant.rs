@@ -8,6 +8,7 @@
 //! other cannot both win, and two refreshes with the same token cannot both
 //! issue tokens.
 
+use crate::audit::{Event, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::client::ClientRecord;
@@ -152,6 +153,11 @@ impl Server<'_> {
             "grant {grant} created for client {}",
             transaction.client_id
         ));
+        self.audit(
+            Event::about(Kind::ConsentApproved, &transaction.client_id)
+                .grant(&grant)
+                .scopes(scopes),
+        );
         Ok(code)
     }
 

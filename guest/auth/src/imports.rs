@@ -3,7 +3,10 @@
 //! fetches and logging. Compiled everywhere so type errors show in native
 //! builds, called only inside the sandbox.
 
-use crate::bindings::openphone::mcp::{client_metadata, log as wit_log, vault as wit_vault};
+use crate::audit::{Audit, Event, Kind};
+use crate::bindings::openphone::mcp::{
+    audit as wit_audit, client_metadata, log as wit_log, vault as wit_vault,
+};
 use crate::bindings::wasi::config0_2_0_draft_2024_09_27::store as wit_config;
 use crate::bindings::wasi::keyvalue::{atomics, store as wit_store};
 use crate::kv::{KeyPage, KeyValue, StoreError};
@@ -139,5 +142,29 @@ impl Log for HostLog {
             Level::Error => wit_log::Level::Error,
         };
         wit_log::write(level, message);
+    }
+}
+
+/// The host's audit trail.
+#[derive(Debug)]
+pub struct HostAudit;
+
+impl Audit for HostAudit {
+    fn append(&self, event: Event) {
+        let kind = match event.kind {
+            Kind::ClientRegistered => wit_audit::EventKind::ClientRegistered,
+            Kind::ConsentApproved => wit_audit::EventKind::ConsentApproved,
+            Kind::ConsentDenied => wit_audit::EventKind::ConsentDenied,
+            Kind::KeyRejected => wit_audit::EventKind::KeyRejected,
+            Kind::TokenRefreshed => wit_audit::EventKind::TokenRefreshed,
+            Kind::RefreshReused => wit_audit::EventKind::RefreshReused,
+            Kind::CodeReplayed => wit_audit::EventKind::CodeReplayed,
+        };
+        wit_audit::append(&wit_audit::Event {
+            kind,
+            client_id: event.client_id,
+            grant: event.grant,
+            scopes: event.scopes,
+        });
     }
 }

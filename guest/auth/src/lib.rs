@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod audit;
 pub mod authorize;
 pub mod client;
 pub mod clock;
@@ -72,6 +73,7 @@ fn with_server<R>(f: impl FnOnce(&Server<'_>) -> R) -> Result<R, Fault> {
         clock: &clock::SystemClock,
         random: &random::OsRandom,
         log: &imports::HostLog,
+        audit: &imports::HostAudit,
     };
     Ok(f(&Server::new(env, settings)))
 }

@@ -7,6 +7,7 @@
 //! use (logos, contacts, URIs) is ignored rather than echoed, so nothing a
 //! registrant sends ends up on a page but its name, which is plain text.
 
+use crate::audit::{Event, Kind};
 use serde_json::{Map, Value, json};
 
 use crate::client::{ClientKind, ClientRecord};
@@ -279,6 +280,7 @@ impl Server<'_> {
         if let Some(name) = &record.name {
             answer["client_name"] = json!(name);
         }
+        self.audit(Event::about(Kind::ClientRegistered, &client_id));
         Ok(Response::json(201, &answer))
     }
 }

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::audit::{Audit, Event};
 use crate::clock::Clock;
 use crate::http::{Request, Response};
 use crate::kv::KeyValue;
@@ -23,6 +24,7 @@ pub struct Env<'a> {
     pub clock: &'a dyn Clock,
     pub random: &'a dyn Random,
     pub log: &'a dyn Log,
+    pub audit: &'a dyn Audit,
 }
 
 impl std::fmt::Debug for Env<'_> {
@@ -112,6 +114,11 @@ impl<'a> Server<'a> {
 
     pub(crate) fn info(&self, message: &str) {
         self.log(Level::Info, message);
+    }
+
+    /// Appends a security event to the audit trail.
+    pub(crate) fn audit(&self, event: Event) {
+        self.env.audit.append(event);
     }
 }
 

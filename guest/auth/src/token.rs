@@ -17,6 +17,7 @@
 //!   who holds the token, and revoking would let a confused client log
 //!   the user out of another one.
 
+use crate::audit::{Event, Kind};
 use serde_json::json;
 
 use crate::client::ClientRecord;
@@ -149,6 +150,9 @@ impl Server<'_> {
             .store
             .increment(&records::code_used_key(&hash), 1)?;
         if uses > 1 {
+            self.audit(
+                Event::about(Kind::CodeReplayed, &client.client_id).grant(&code_record.grant),
+            );
             self.revoke_grant_logged(&code_record.grant, "its authorization code was used twice");
             return Ok(invalid_grant(
                 "the authorization code was already used; the tokens issued for it have been revoked",
@@ -211,14 +215,25 @@ impl Server<'_> {
         };
         let current = grant.value.refresh_hash.as_deref().unwrap_or("");
         if !crypto::ct_eq(current.as_bytes(), hash.as_bytes()) {
+            self.audit(Event::about(Kind::RefreshReused, &client.client_id).grant(&record.grant));
             self.revoke_grant_logged(&record.grant, "a rotated refresh token was presented again");
             return Ok(invalid_grant(
                 "the refresh token was already used; the authorization has been revoked",
             ));
         }
         match self.issue(&grant, client, &scopes)? {
-            Some(issued) => Ok(token_response(&issued)),
+            Some(issued) => {
+                self.audit(
+                    Event::about(Kind::TokenRefreshed, &client.client_id)
+                        .grant(&record.grant)
+                        .scopes(&scopes),
+                );
+                Ok(token_response(&issued))
+            }
             None => {
+                self.audit(
+                    Event::about(Kind::RefreshReused, &client.client_id).grant(&record.grant),
+                );
                 self.revoke_grant_logged(&record.grant, "one refresh token was used twice at once");
                 Ok(invalid_grant(
                     "the refresh token was used concurrently; the authorization has been revoked",

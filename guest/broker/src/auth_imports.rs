@@ -1,9 +1,10 @@
 //! The auth component's imports, as the broker exports them: the vault,
-//! client metadata fetches (refused), and views of the host's settings and
-//! store (see [`crate::auth_view`]).
+//! client metadata fetches (refused), the audit trail (as log lines), and
+//! views of the host's settings and store (see [`crate::auth_view`]).
 
 use std::marker::PhantomData;
 
+use crate::bindings::exports::openphone::mcp::audit::{self, EventKind};
 use crate::bindings::exports::openphone::mcp::broker::BrokerError;
 use crate::bindings::exports::openphone::mcp::client_metadata::{self, FetchError};
 use crate::bindings::exports::openphone::mcp::vault::{self, VaultError};
@@ -65,6 +66,30 @@ impl<P: Platform> client_metadata::Guest for Broker<P> {
     /// private networks) cannot be kept; clients register dynamically.
     fn fetch(_url: String) -> Result<Vec<u8>, FetchError> {
         Err(FetchError::Refused(NO_METADATA_FETCHES.into()))
+    }
+}
+
+impl<P: Platform> audit::Guest for Broker<P> {
+    /// One log line an event (`audit: {...}`): these hosts have no query
+    /// for a store, so the trail is the host's log (Spin's, `wasmtime
+    /// serve`'s stderr), kept as long as the operator keeps logs.
+    fn append(event: audit::Event) {
+        let kind = match event.kind {
+            EventKind::ClientRegistered => "client-registered",
+            EventKind::ConsentApproved => "consent-approved",
+            EventKind::ConsentDenied => "consent-denied",
+            EventKind::KeyRejected => "key-rejected",
+            EventKind::TokenRefreshed => "token-refreshed",
+            EventKind::RefreshReused => "refresh-reused",
+            EventKind::CodeReplayed => "code-replayed",
+        };
+        let line = serde_json::json!({
+            "kind": kind,
+            "client_id": event.client_id,
+            "grant": event.grant,
+            "scopes": event.scopes,
+        });
+        emit::<P>("info", &format!("audit: {line}"));
     }
 }
 

@@ -125,6 +125,10 @@ impl Access {
                 subject: format!("grant:{}", principal.grant),
                 workspace: oauth.workspaces.name(&key),
                 key,
+                grant: Some(crate::sandbox::GrantOf {
+                    grant: principal.grant,
+                    client_id: principal.client_id,
+                }),
             },
             scopes: Some(principal.scopes),
         })

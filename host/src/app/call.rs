@@ -15,6 +15,7 @@ use super::{App, Requester};
 use crate::sandbox::wit::CallContext;
 use crate::sandbox::{CallRequest, Progress};
 use crate::state::REQUEST_RECORDS;
+use crate::state::audit::{AuditEvent, AuditKind, Origin};
 use crate::state::idempotency::{self, Claim, Settlement};
 use crate::state::ledger::Ledger;
 
@@ -111,6 +112,7 @@ impl App {
         let resumable = explicit.is_some() && self.resumable.contains(&call.name);
         let refuse = |text: &str| {
             crate::telemetry::tool_call(&call.name, "refused", None);
+            self.audit_call(&call, &from, explicit.as_deref(), "refused");
             Server::tool_result(&call.id, CallToolResult::error(vec![Content::text(text)]))
         };
         match self.claim(&key, &arguments, resumable).await {
@@ -141,6 +143,7 @@ impl App {
                     Verdict::Busy => busy(&call.id),
                     _ => Server::tool_result(&call.id, result),
                 };
+                self.audit_call(&call, &from, explicit.as_deref(), verdict.as_str());
                 let settlement = settlement(verdict, resumable, &response["result"]);
                 if let Err(error) = ticket.settle(settlement) {
                     tracing::error!(error = %format!("{error:#}"), tool = %call.name, "recording an outcome failed");
@@ -149,15 +152,19 @@ impl App {
             }
             Ok(Claim::Replay(recorded)) => {
                 crate::telemetry::tool_call(&call.name, "replayed", None);
+                self.audit_call(&call, &from, explicit.as_deref(), "replayed");
                 tracing::info!(tool = %call.name, subject = %caller.subject, "replayed a recorded outcome");
                 Server::replayed_result(&call.id, recorded)
             }
             Ok(Claim::Busy) => refuse(catalog::explain_refusal(Refusal::StillRunning)),
-            Ok(Claim::Conflict) if explicit.is_none() => jsonrpc::error_response_with(
-                Some(&call.id),
-                openphone_mcp_protocol::rmcp::model::ErrorCode::INVALID_REQUEST,
-                catalog::REQUEST_ID_REUSED.into(),
-            ),
+            Ok(Claim::Conflict) if explicit.is_none() => {
+                self.audit_call(&call, &from, None, "refused");
+                jsonrpc::error_response_with(
+                    Some(&call.id),
+                    openphone_mcp_protocol::rmcp::model::ErrorCode::INVALID_REQUEST,
+                    catalog::REQUEST_ID_REUSED.into(),
+                )
+            }
             Ok(Claim::Conflict) => refuse(catalog::explain_refusal(Refusal::KeyReused)),
             Ok(Claim::Interrupted) => refuse(catalog::explain_refusal(Refusal::Interrupted)),
             Err(error) => {
@@ -165,6 +172,27 @@ impl App {
                 refuse(catalog::explain_refusal(Refusal::NotRecorded))
             }
         }
+    }
+
+    /// Appends a write-tool call to the audit trail: tool, key, outcome and
+    /// how many recipients it named — never a number or a message.
+    fn audit_call(&self, call: &ToolCall, from: &Requester<'_>, key: Option<&str>, outcome: &str) {
+        let grant = from.caller.grant.as_ref();
+        let event = AuditEvent {
+            kind: Some(AuditKind::ToolCall),
+            client_id: grant.map(|g| g.client_id.clone()),
+            grant: grant.map(|g| g.grant.clone()),
+            tool: Some(call.name.clone()),
+            idempotency_key: key.map(str::to_owned),
+            outcome: Some(outcome.to_owned()),
+            recipients: recipient_count(&call.arguments),
+            ..AuditEvent::default()
+        };
+        let origin = Origin {
+            request_id: Some(from.request_id.to_owned()),
+            client_address: from.client_address.map(str::to_owned),
+        };
+        self.audit.append(event, &origin);
     }
 
     /// Claims `key`; while a duplicate runs in this process, waits for its
@@ -260,6 +288,20 @@ impl App {
         );
         (result, verdict)
     }
+}
+
+/// How many recipients (or contacts) a call's arguments name: `to` is one,
+/// `recipients` and `contacts` are lists.
+fn recipient_count(arguments: &serde_json::Map<String, Value>) -> Option<u32> {
+    let listed = |name: &str| {
+        arguments
+            .get(name)?
+            .as_array()
+            .map(|items| items.len() as u32)
+    };
+    listed("recipients")
+        .or_else(|| listed("contacts"))
+        .or_else(|| arguments.get("to").map(|_| 1))
 }
 
 /// JSON-RPC error code of a call refused because the server is at capacity.

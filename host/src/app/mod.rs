@@ -6,6 +6,7 @@ mod result;
 
 pub(crate) use call::{BUSY_CODE, busy_retry_after};
 
+use crate::state::audit::AuditLog;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct Requester<'a> {
     /// The request's id (`X-Request-ID`), which the tool's context and log
     /// lines carry.
     pub request_id: &'a str,
+    /// The client's address (HTTP), for the audit trail.
+    pub client_address: Option<&'a str>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -60,6 +63,8 @@ pub struct App {
     upstream: Arc<Upstream>,
     redactor: Arc<Redactor>,
     store: Arc<Store>,
+    /// Write-tool calls and security events (`state/audit.rs`).
+    audit: Arc<AuditLog>,
     profiles: Vec<ToolProfile>,
     /// How long records are kept.
     retention: Retention,
@@ -106,6 +111,7 @@ impl App {
             }
         }
         let server = Server::new(ServerInfo::openphone(env!("CARGO_PKG_VERSION")));
+        let store = Arc::new(store);
         for profile in &profiles {
             if let Some(unknown) = profile
                 .tools
@@ -128,8 +134,13 @@ impl App {
             read_only,
             scopes,
             upstream,
+            audit: Arc::new(AuditLog::new(
+                Arc::clone(&store),
+                retention.audit,
+                Arc::clone(&redactor),
+            )),
             redactor,
-            store: Arc::new(store),
+            store,
             profiles,
             retention,
             boot: uuid::Uuid::new_v4().to_string(),
@@ -156,6 +167,11 @@ impl App {
     }
 
     /// The OpenPhone client, shared (the vault checks keys with it).
+    /// The audit trail.
+    pub fn audit(&self) -> Arc<AuditLog> {
+        Arc::clone(&self.audit)
+    }
+
     pub fn upstream(&self) -> Arc<Upstream> {
         Arc::clone(&self.upstream)
     }

@@ -22,15 +22,21 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AuthServer;
 use crate::auth::key_ring::{KeyRing, Resealed, Secrets};
 use crate::auth::wit::{ClientSummary, GrantSummary};
+use crate::state::audit::{self, AuditEvent, AuditFilter, AuditKind, AuditLog, Origin};
 use crate::state::store::Store;
+
+/// The most events one `admin audit` returns (narrow it with --since).
+const MAX_EVENTS: usize = 100_000;
 
 /// What admin requests act on.
 #[derive(Debug)]
 pub struct Admin {
-    pub auth: Arc<AuthServer>,
+    /// `None` for a server of one local user: no clients, grants or secret.
+    pub auth: Option<Arc<AuthServer>>,
     pub store: Arc<Store>,
     /// The current and previous deployment secrets, for `reseal`.
-    pub secrets: Arc<Secrets>,
+    pub secrets: Option<Arc<Secrets>>,
+    pub audit: Arc<AuditLog>,
 }
 
 /// File name of the admin socket in the data directory.
@@ -97,6 +103,7 @@ pub enum Request {
     RevokeGrant(String),
     RevokeClient(String),
     Reseal,
+    Audit(AuditFilter),
 }
 
 /// The answer to a [`Request`].
@@ -108,11 +115,40 @@ pub enum Answer {
     /// Whether something was revoked (false: no such id).
     Revoked(bool),
     Resealed(Resealed),
+    Audit(Vec<AuditEvent>),
 }
 
 /// Runs `request` against the auth component.
 pub async fn run(admin: &Admin, request: &Request) -> anyhow::Result<Answer> {
-    let auth = &admin.auth;
+    if let Request::Audit(filter) = request {
+        return Ok(Answer::Audit(audit::query(
+            &admin.store,
+            filter,
+            MAX_EVENTS,
+        )?));
+    }
+    if let Request::Reseal = request {
+        let secrets = (admin.secrets.as_ref()).context(
+            "this server serves one local user: it has no deployment secret to reseal under",
+        )?;
+        let resealed = KeyRing::reseal(&admin.store, secrets)?;
+        tracing::info!(
+            rewrapped = resealed.rewrapped,
+            "admin: data keys resealed under the current deployment secret"
+        );
+        return Ok(Answer::Resealed(resealed));
+    }
+    let auth = (admin.auth.as_ref())
+        .context("this server serves one local user: it has no OAuth clients or grants")?;
+    let revoked = |kind: AuditKind, client_id: Option<&str>, grant: Option<&str>| {
+        let event = AuditEvent {
+            kind: Some(kind),
+            client_id: client_id.map(str::to_owned),
+            grant: grant.map(str::to_owned),
+            ..AuditEvent::default()
+        };
+        admin.audit.append(event, &Origin::default());
+    };
     let failed = |m: String| anyhow::anyhow!("the auth component refused: {m}");
     Ok(match request {
         Request::Clients => Answer::Clients(
@@ -132,23 +168,22 @@ pub async fn run(admin: &Admin, request: &Request) -> anyhow::Result<Answer> {
                 .collect(),
         ),
         Request::RevokeGrant(id) => {
-            let revoked = auth.revoke_grant(id).await?.map_err(failed)?;
-            tracing::info!(grant = %id, revoked, "admin: revoke grant");
-            Answer::Revoked(revoked)
+            let done = auth.revoke_grant(id).await?.map_err(failed)?;
+            tracing::info!(grant = %id, revoked = done, "admin: revoke grant");
+            if done {
+                revoked(AuditKind::GrantRevoked, None, Some(id));
+            }
+            Answer::Revoked(done)
         }
         Request::RevokeClient(id) => {
-            let revoked = auth.revoke_client(id).await?.map_err(failed)?;
-            tracing::info!(client = %id, revoked, "admin: revoke client");
-            Answer::Revoked(revoked)
+            let done = auth.revoke_client(id).await?.map_err(failed)?;
+            tracing::info!(client = %id, revoked = done, "admin: revoke client");
+            if done {
+                revoked(AuditKind::ClientRevoked, Some(id), None);
+            }
+            Answer::Revoked(done)
         }
-        Request::Reseal => {
-            let resealed = KeyRing::reseal(&admin.store, &admin.secrets)?;
-            tracing::info!(
-                rewrapped = resealed.rewrapped,
-                "admin: data keys resealed under the current deployment secret"
-            );
-            Answer::Resealed(resealed)
-        }
+        Request::Reseal | Request::Audit(_) => unreachable!("answered above"),
     })
 }
 
@@ -177,6 +212,10 @@ pub async fn serve_socket(data_dir: &Path, admin: Arc<Admin>) -> anyhow::Result<
             post(|s: AuthState, UrlPath(id): UrlPath<String>| answer(s, Request::RevokeClient(id))),
         )
         .route("/reseal", post(|s: AuthState| answer(s, Request::Reseal)))
+        .route(
+            "/audit",
+            post(|s: AuthState, Json(filter): Json<AuditFilter>| answer(s, Request::Audit(filter))),
+        )
         .with_state(admin);
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).await {
@@ -222,8 +261,13 @@ pub async fn ask_server(data_dir: &Path, request: &Request) -> anyhow::Result<Op
             format!("http://admin/clients/{}/revoke", encode(id)),
         ),
         Request::Reseal => (reqwest::Method::POST, "http://admin/reseal".to_owned()),
+        Request::Audit(_) => (reqwest::Method::POST, "http://admin/audit".to_owned()),
     };
-    let response = match client.request(method, url).send().await {
+    let mut sending = client.request(method, url);
+    if let Request::Audit(filter) = request {
+        sending = sending.json(filter);
+    }
+    let response = match sending.send().await {
         Ok(response) => response,
         // A socket file with nobody listening: the server is gone.
         Err(error) if error.is_connect() => return Ok(None),
@@ -288,6 +332,12 @@ pub fn print(answer: &Answer) {
         }
         Answer::Revoked(true) => println!("revoked"),
         Answer::Revoked(false) => println!("no such id: nothing revoked"),
+        Answer::Audit(events) if events.is_empty() => println!("no events"),
+        Answer::Audit(events) => {
+            for event in events {
+                println!("{}", audit::describe(event));
+            }
+        }
         Answer::Resealed(Resealed { rewrapped, current }) => println!(
             "data keys: {rewrapped} resealed under the current deployment secret, {current} already were; \
              the previous secrets are no longer needed"

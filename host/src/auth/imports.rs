@@ -2,7 +2,7 @@
 //! client metadata fetches and logging.
 
 use super::AuthState;
-use super::wit::openphone::mcp::{client_metadata, log, types, vault};
+use super::wit::openphone::mcp::{audit, client_metadata, log, types, vault};
 use super::wit::wasi::config0_2_0_draft_2024_09_27::store as config;
 use crate::auth::client_metadata as fetcher;
 use crate::auth::vault::VaultError;
@@ -90,6 +90,33 @@ impl log::Host for AuthState {
         _total: Option<f64>,
         _message: Option<String>,
     ) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
+
+impl audit::Host for AuthState {
+    fn append(&mut self, event: audit::Event) -> wasmtime::Result<()> {
+        use crate::state::audit::{AuditEvent, AuditKind};
+        let kind = match event.kind {
+            audit::EventKind::ClientRegistered => AuditKind::ClientRegistered,
+            audit::EventKind::ConsentApproved => AuditKind::ConsentApproved,
+            audit::EventKind::ConsentDenied => AuditKind::ConsentDenied,
+            audit::EventKind::KeyRejected => AuditKind::KeyRejected,
+            audit::EventKind::TokenRefreshed => AuditKind::TokenRefreshed,
+            audit::EventKind::RefreshReused => AuditKind::RefreshReused,
+            audit::EventKind::CodeReplayed => AuditKind::CodeReplayed,
+        };
+        // Ids and scopes only; the redactor still passes over them, as over
+        // everything a component writes.
+        let clean = |text: String| self.redactor.redact(&text);
+        let recorded = AuditEvent {
+            kind: Some(kind),
+            client_id: event.client_id.map(clean),
+            grant: event.grant.map(clean),
+            scopes: event.scopes.into_iter().map(clean).collect(),
+            ..AuditEvent::default()
+        };
+        self.audit.append(recorded, &self.origin);
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ pub(crate) mod wit;
 mod imports;
 mod keyvalue;
 
+use crate::state::audit::{AuditLog, Origin};
 use crate::telemetry::{InstanceInUse, InstanceKind};
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +120,9 @@ pub(crate) struct AuthState {
     vault: Arc<Vault>,
     settings: Arc<Vec<(String, String)>>,
     redactor: Arc<Redactor>,
+    audit: Arc<AuditLog>,
+    /// Who the request being answered came from, for audit events.
+    origin: Origin,
 }
 
 impl WasiView for AuthState {
@@ -138,6 +142,7 @@ pub struct AuthServer {
     vault: Arc<Vault>,
     settings: Arc<Vec<(String, String)>>,
     redactor: Arc<Redactor>,
+    audit: Arc<AuditLog>,
     routes: Vec<String>,
     endpoint_slots: tokio::sync::Semaphore,
     verify_slots: tokio::sync::Semaphore,
@@ -160,6 +165,7 @@ impl AuthServer {
         vault: Arc<Vault>,
         settings: &AuthSettings,
         redactor: Arc<Redactor>,
+        audit: Arc<AuditLog>,
     ) -> anyhow::Result<Self> {
         // Its own engine and pool: tool calls and OAuth requests never take
         // each other's instances.
@@ -187,6 +193,7 @@ impl AuthServer {
             vault,
             settings: Arc::new(settings.pairs()),
             redactor,
+            audit,
             routes: Vec::new(),
             endpoint_slots: tokio::sync::Semaphore::new(ENDPOINT_SLOTS),
             verify_slots: tokio::sync::Semaphore::new(VERIFY_SLOTS),
@@ -210,9 +217,13 @@ impl AuthServer {
         &self.routes
     }
 
-    /// Answers one request to an auth route.
-    pub async fn handle(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
-        self.run(Work::Endpoint, move |bindings, store| {
+    /// Answers one request to an auth route from `origin`.
+    pub async fn handle(
+        &self,
+        request: HttpRequest,
+        origin: Origin,
+    ) -> anyhow::Result<HttpResponse> {
+        self.run_from(Work::Endpoint, origin, move |bindings, store| {
             Box::pin(async move {
                 bindings
                     .openphone_mcp_authorization_server()
@@ -358,6 +369,21 @@ impl AuthServer {
             Box<dyn std::future::Future<Output = wasmtime::Result<T>> + Send + 'a>,
         >,
     ) -> anyhow::Result<T> {
+        self.run_from(work, Origin::default(), f).await
+    }
+
+    /// [`AuthServer::run`] for a request from `origin`.
+    async fn run_from<T>(
+        &self,
+        work: Work,
+        origin: Origin,
+        f: impl for<'a> FnOnce(
+            &'a Bindings,
+            &'a mut WasmStore<AuthState>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = wasmtime::Result<T>> + Send + 'a>,
+        >,
+    ) -> anyhow::Result<T> {
         let slots = match work {
             Work::Endpoint => &self.endpoint_slots,
             Work::Verify => &self.verify_slots,
@@ -379,6 +405,8 @@ impl AuthServer {
             vault: Arc::clone(&self.vault),
             settings: Arc::clone(&self.settings),
             redactor: Arc::clone(&self.redactor),
+            audit: Arc::clone(&self.audit),
+            origin,
         };
         let mut store = WasmStore::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);

@@ -39,6 +39,15 @@ pub struct Caller {
     pub workspace: String,
     /// The OpenPhone key the host attaches to this caller's requests.
     pub key: ApiKey,
+    /// The OAuth client and grant it acts through (`None`: the local user).
+    pub grant: Option<GrantOf>,
+}
+
+/// The grant a caller acts through, and its client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantOf {
+    pub grant: String,
+    pub client_id: String,
 }
 
 /// A progress report from a running call (already redacted).

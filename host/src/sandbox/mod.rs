@@ -18,7 +18,7 @@ mod engine;
 mod loader;
 
 pub(crate) use call::stop_at;
-pub use call::{CallOutcome, CallRequest, Caller, Progress};
+pub use call::{CallOutcome, CallRequest, Caller, GrantOf, Progress};
 pub(crate) use engine::empty_wasi;
 pub use engine::{Limits, Sandbox};
 pub use loader::{LoadedTool, ToolSource};

@@ -1,5 +1,6 @@
 //! Durable state: the store and the protocols kept in it.
 
+pub(crate) mod audit;
 pub(crate) mod idempotency;
 pub(crate) mod ledger;
 pub(crate) mod store;
@@ -16,6 +17,8 @@ pub struct Retention {
     pub records: Duration,
     /// How often expired records are deleted.
     pub sweep_every: Duration,
+    /// Audit events (`audit.rs`).
+    pub audit: Duration,
 }
 
 /// The longest a retried JSON-RPC request is answered from its record.
@@ -26,6 +29,7 @@ impl Default for Retention {
         Retention {
             records: Duration::from_secs(idempotency::RECORD_TTL_SECS),
             sweep_every: Duration::from_secs(60),
+            audit: Duration::from_secs(90 * 86_400),
         }
     }
 }

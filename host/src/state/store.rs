@@ -26,6 +26,8 @@ pub enum Table {
     Auth,
     /// Data keys, wrapped under the deployment secret (`auth/key_ring.rs`).
     Keys,
+    /// The audit trail (`audit.rs`), by time.
+    Audit,
 }
 
 impl Table {
@@ -37,6 +39,7 @@ impl Table {
             Table::Vault => TableDefinition::new("sealed_keys"),
             Table::Auth => TableDefinition::new("auth_kv"),
             Table::Keys => TableDefinition::new("data_keys"),
+            Table::Audit => TableDefinition::new("audit_events"),
         }
     }
 }

@@ -16,7 +16,12 @@ use std::time::Duration;
 use super::store::{Store, Table};
 
 /// The tables whose entries expire.
-const SWEPT: [Table; 3] = [Table::Sessions, Table::Outcomes, Table::Ledger];
+const SWEPT: [Table; 4] = [
+    Table::Sessions,
+    Table::Outcomes,
+    Table::Ledger,
+    Table::Audit,
+];
 
 /// The sweep's settings and where each table's sweep goes on.
 #[derive(Debug)]

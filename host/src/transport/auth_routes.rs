@@ -9,17 +9,20 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::http::{HttpState, internal};
+use super::request_id::RequestId;
 use super::throttle::{ClientAddress, too_many};
 use crate::access::rate_limit::{Admission, Rule, retry_after_secs};
 use crate::access::temporarily_unavailable;
 use crate::auth::AuthBusy;
 use crate::auth::wit::{HttpRequest, HttpResponse};
+use crate::state::audit::Origin;
 use crate::telemetry::AuthEvent;
 
 /// Hands a request for an OAuth endpoint or page to the auth component.
 pub(crate) async fn auth_route(
     State(state): State<Arc<HttpState>>,
     Extension(address): Extension<ClientAddress>,
+    Extension(request_id): Extension<RequestId>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -38,8 +41,12 @@ pub(crate) async fn auth_route(
         tracing::warn!(rule = Rule::KeyCheck.name(), "rate limit: request refused");
         return too_many(Rule::KeyCheck, retry_after_secs(retry_after));
     }
+    let origin = Origin {
+        request_id: Some(request_id.as_str().to_owned()),
+        client_address: Some(address.0.to_string()),
+    };
     match auth
-        .handle(component_request(&method, &uri, &headers, body))
+        .handle(component_request(&method, &uri, &headers, body), origin)
         .await
     {
         Ok(answer) => {

@@ -2,6 +2,8 @@
 //! Streamable HTTP header rules of a POST. Each rejection is the answer the
 //! client gets.
 
+use super::request_id::RequestId;
+use super::throttle::ClientAddress;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -37,6 +39,33 @@ impl FromRequestParts<Arc<HttpState>> for Authorized {
         }
         parts.extensions.insert(authorized.clone());
         Ok(authorized)
+    }
+}
+
+/// Where a request came from: its id and client address, which the layers
+/// outside the routes (`request_id::assign`, `throttle::admit`) put in its
+/// extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct Sender {
+    pub request_id: RequestId,
+    pub address: ClientAddress,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Sender {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+        let request_id = parts.extensions.get::<RequestId>().cloned();
+        let address = parts.extensions.get::<ClientAddress>().copied();
+        match (request_id, address) {
+            (Some(request_id), Some(address)) => Ok(Sender {
+                request_id,
+                address,
+            }),
+            _ => Err(super::http::internal(anyhow::anyhow!(
+                "a request reached /mcp without its id or address"
+            ))),
+        }
     }
 }
 

@@ -5,18 +5,18 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use futures::StreamExt as _;
 use openphone_mcp_protocol::http as rules;
 use openphone_mcp_protocol::{Incoming, Message, Session, jsonrpc, version};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::extract::PostHeaders;
+use super::extract::{PostHeaders, Sender};
 use super::http::{HttpState, internal, reject};
 use super::request_id::RequestId;
 use super::session::{self, NamedSession};
@@ -52,7 +52,7 @@ pub(crate) async fn mcp_delete(
 
 pub(crate) async fn mcp_post(
     State(state): State<Arc<HttpState>>,
-    Extension(request_id): Extension<RequestId>,
+    sender: Sender,
     post: PostHeaders,
     authorized: Authorized,
     named: NamedSession,
@@ -78,7 +78,8 @@ pub(crate) async fn mcp_post(
             .map(session::key)
             .unwrap_or_default(),
         user_agent: post.user_agent,
-        request_id,
+        request_id: sender.request_id,
+        client_address: sender.address.0.to_string(),
     };
     if !exchange.messages.iter().any(Message::expects_reply) {
         return accept_notifications(&state, exchange, requester).await;
@@ -274,6 +275,7 @@ struct RequesterParts {
     session_key: String,
     user_agent: Option<String>,
     request_id: RequestId,
+    client_address: String,
 }
 
 impl RequesterParts {
@@ -284,6 +286,7 @@ impl RequesterParts {
             session_key: &self.session_key,
             user_agent: self.user_agent.as_deref(),
             request_id: self.request_id.as_str(),
+            client_address: Some(&self.client_address),
         }
     }
 

@@ -79,6 +79,7 @@ pub async fn serve(
             session_key: &session_key,
             user_agent: None,
             request_id: request_id.as_str(),
+            client_address: None,
         };
         match incoming {
             Incoming::Single(message) if message.method() == Some("tools/call") => {
@@ -98,6 +99,7 @@ pub async fn serve(
                             session_key: &session_key,
                             user_agent: None,
                             request_id: request_id.as_str(),
+                            client_address: None,
                         };
                         if let Some(reply) = app
                             .handle(&mut snapshot, message, from, Some(&out_tx))

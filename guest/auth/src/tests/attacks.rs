@@ -1,5 +1,6 @@
 //! What an attacker (or a broken client) might try, and what they get.
 
+use crate::audit::Kind;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -117,6 +118,10 @@ fn code_replay_revokes_the_grant() {
         "the key is deleted"
     );
     assert!(f.log.text().contains("used twice"));
+    let replayed = f.audit.events.borrow().last().cloned().unwrap();
+    assert_eq!(replayed.kind, Kind::CodeReplayed);
+    assert_eq!(replayed.grant.as_deref(), Some(grant.as_str()));
+    assert_eq!(replayed.client_id.as_deref(), Some(client_id.as_str()));
 }
 
 #[test]
@@ -256,6 +261,25 @@ fn reusing_a_rotated_refresh_token_revokes_the_grant() {
     assert!(!f.vault.sealed.borrow().contains_key(&grant));
     let grants = f.server().list_grants().unwrap();
     assert!(grants.iter().any(|g| g.grant == grant && g.revoked));
+    assert_eq!(
+        f.audit.kinds(),
+        vec![
+            Kind::ClientRegistered,
+            Kind::ConsentApproved,
+            Kind::TokenRefreshed,
+            Kind::RefreshReused
+        ]
+    );
+    let events = f.audit.events.borrow();
+    assert!(
+        events[1..]
+            .iter()
+            .all(|e| e.grant.as_deref() == Some(grant.as_str()))
+    );
+    assert_eq!(
+        events[2].scopes, events[1].scopes,
+        "the refresh kept every scope"
+    );
 }
 
 #[test]

@@ -249,3 +249,22 @@ impl Log for MemoryLog {
         self.lines.borrow_mut().push((level, message.to_owned()));
     }
 }
+
+/// Audit events in memory.
+#[derive(Default)]
+pub struct MemoryAudit {
+    pub events: RefCell<Vec<crate::audit::Event>>,
+}
+
+impl MemoryAudit {
+    /// The kinds appended so far, in order.
+    pub fn kinds(&self) -> Vec<crate::audit::Kind> {
+        self.events.borrow().iter().map(|e| e.kind).collect()
+    }
+}
+
+impl crate::audit::Audit for MemoryAudit {
+    fn append(&self, event: crate::audit::Event) {
+        self.events.borrow_mut().push(event);
+    }
+}

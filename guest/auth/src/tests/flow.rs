@@ -1,5 +1,6 @@
 //! The flows a well-behaved client and user go through.
 
+use crate::audit::Kind;
 use serde_json::json;
 
 use super::*;
@@ -381,6 +382,14 @@ fn deny_redirects_with_access_denied() {
     assert_eq!(p.single("code").unwrap(), None);
     assert!(f.store.keys_with("grant/").is_empty());
     assert_eq!(f.vault.checks.get(), 0);
+    assert_eq!(
+        f.audit.kinds(),
+        vec![Kind::ClientRegistered, Kind::ConsentDenied]
+    );
+    assert_eq!(
+        f.audit.events.borrow()[1].client_id.as_deref(),
+        Some(client_id.as_str())
+    );
 }
 
 #[test]
@@ -556,6 +565,12 @@ fn rejected_key_then_right_key() {
     assert_ne!(second.csrf, first.csrf, "a fresh CSRF token");
     assert_ne!(second.cookie, first.cookie);
     assert!(f.store.keys_with("grant/").is_empty());
+    assert_eq!(
+        f.audit.kinds(),
+        vec![Kind::ClientRegistered, Kind::KeyRejected]
+    );
+    // No event carries the key, nor anything else secret.
+    assert!(!format!("{:?}", f.audit.events.borrow()).contains(wrong));
 
     // The old form is dead: its token belongs to the old cookie.
     let stale = f.submit_with(

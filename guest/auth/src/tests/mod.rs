@@ -17,7 +17,7 @@ use crate::http::{Request, Response};
 use crate::server::{Env, Server};
 use crate::settings::Settings;
 use crate::verify::{Principal, VerifyError};
-use fakes::{FakeClock, FakeFetcher, FakeRandom, FakeVault, MemoryLog, MemoryStore};
+use fakes::{FakeClock, FakeFetcher, FakeRandom, FakeVault, MemoryAudit, MemoryLog, MemoryStore};
 
 pub const ISSUER: &str = "https://mcp.example.com";
 pub const RESOURCE: &str = "https://mcp.example.com/mcp";
@@ -37,6 +37,7 @@ pub struct Fakes {
     pub clock: Rc<FakeClock>,
     pub random: Rc<FakeRandom>,
     pub log: Rc<MemoryLog>,
+    pub audit: Rc<MemoryAudit>,
     pub settings: Settings,
     /// Every response any request got, in order.
     pub responses: Rc<RefCell<Vec<Response>>>,
@@ -100,6 +101,7 @@ impl Fakes {
             clock: Rc::new(FakeClock::at(START)),
             random: Rc::new(FakeRandom::default()),
             log: Rc::new(MemoryLog::default()),
+            audit: Rc::new(MemoryAudit::default()),
             settings,
             responses: Rc::default(),
         }
@@ -114,6 +116,7 @@ impl Fakes {
                 clock: &*self.clock,
                 random: &*self.random,
                 log: &*self.log,
+                audit: &*self.audit,
             },
             self.settings.clone(),
         )
