@@ -115,22 +115,34 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// As for `serve`, when no server is running: how to find the
-        /// deployment secret.
-        #[arg(long, value_enum, default_value = "local", env = "OPENPHONE_MCP_MODE")]
-        mode: Mode,
-        /// As for `serve`, when no server is running.
-        #[arg(long, env = "OPENPHONE_MCP_SECRET_FILE")]
-        secret_file: Option<PathBuf>,
-        /// As for `serve`, when no server is running.
-        #[arg(
-            long = "previous-secret-file",
-            value_name = "PATH",
-            env = "OPENPHONE_MCP_PREVIOUS_SECRET_FILES",
-            value_delimiter = ','
-        )]
-        previous_secret_files: Vec<PathBuf>,
+        /// As for `serve`; used when no server is running.
+        #[command(flatten)]
+        secrets: SecretArgs,
     },
+}
+
+/// How the deployment secret is found (`serve`, and `admin` when no
+/// server is running).
+#[derive(Debug, Clone, Args)]
+struct SecretArgs {
+    /// `local` generates the deployment secret in the data directory;
+    /// `production` requires OPENPHONE_MCP_SECRET or --secret-file.
+    #[arg(long, value_enum, default_value = "local", env = "OPENPHONE_MCP_MODE")]
+    mode: Mode,
+    /// File holding the deployment secret (at least 32 bytes).
+    #[arg(long, env = "OPENPHONE_MCP_SECRET_FILE")]
+    secret_file: Option<PathBuf>,
+    /// A file holding an earlier deployment secret, still accepted while
+    /// rotating: what was sealed under it keeps working until `openphone-mcp
+    /// admin reseal` has wrapped everything under the current one.
+    /// Repeatable (or `,`-separated in the environment).
+    #[arg(
+        long = "previous-secret-file",
+        value_name = "PATH",
+        env = "OPENPHONE_MCP_PREVIOUS_SECRET_FILES",
+        value_delimiter = ','
+    )]
+    previous_secret_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -150,24 +162,8 @@ struct ServeArgs {
     /// loopback) [default: http://LISTEN when it is a loopback address].
     #[arg(long, env = "OPENPHONE_MCP_PUBLIC_URL")]
     public_url: Option<Url>,
-    /// `local` generates the deployment secret in the data directory;
-    /// `production` requires OPENPHONE_MCP_SECRET or --secret-file.
-    #[arg(long, value_enum, default_value = "local", env = "OPENPHONE_MCP_MODE")]
-    mode: Mode,
-    /// File holding the deployment secret (at least 32 bytes).
-    #[arg(long, env = "OPENPHONE_MCP_SECRET_FILE")]
-    secret_file: Option<PathBuf>,
-    /// A file holding an earlier deployment secret, still accepted while
-    /// rotating: what was sealed under it keeps working until `openphone-mcp
-    /// admin reseal` has wrapped everything under the current one.
-    /// Repeatable (or `,`-separated in the environment).
-    #[arg(
-        long = "previous-secret-file",
-        value_name = "PATH",
-        env = "OPENPHONE_MCP_PREVIOUS_SECRET_FILES",
-        value_delimiter = ','
-    )]
-    previous_secret_files: Vec<PathBuf>,
+    #[command(flatten)]
+    secrets: SecretArgs,
     /// Lifetime of an access token, in seconds.
     #[arg(long, default_value_t = 86_400)]
     access_token_ttl_secs: u64,
@@ -337,9 +333,7 @@ async fn run(cli: Cli, redactor: Arc<Redactor>) -> anyhow::Result<()> {
         Command::Admin {
             action,
             json,
-            mode,
-            secret_file,
-            previous_secret_files,
+            secrets,
         } => {
             let request = match action {
                 AdminAction::Clients => AdminRequest::Clients,
@@ -359,8 +353,8 @@ async fn run(cli: Cli, redactor: Arc<Redactor>) -> anyhow::Result<()> {
                     kind,
                 }),
             };
-            let secrets = (secret_file, previous_secret_files);
-            command::admin(&settings, redactor, request, json, mode, secrets).await
+            let files = (secrets.secret_file, secrets.previous_secret_files);
+            command::admin(&settings, redactor, request, json, secrets.mode, files).await
         }
         Command::Stdio => command::stdio(&settings, redactor).await,
         Command::Config { .. } => Ok(()),
@@ -426,7 +420,11 @@ fn check_config(
     }
     print!("{}", config_file::render(settings));
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    let secret = match (&serve.secret_file, set("OPENPHONE_MCP_SECRET"), serve.mode) {
+    let secret = match (
+        &serve.secrets.secret_file,
+        set("OPENPHONE_MCP_SECRET"),
+        serve.secrets.mode,
+    ) {
         (_, _, Mode::Local) => "DATA_DIR/deployment-secret (generated on first start)".to_owned(),
         (Some(path), _, _) => format!("read from {} (checked, not shown)", path.display()),
         (None, _, _) => "OPENPHONE_MCP_SECRET (checked, not shown)".to_owned(),
@@ -448,9 +446,9 @@ impl ServeArgs {
             metrics_listen: self.metrics_listen,
             single_user: self.single_user,
             public_url: self.public_url,
-            mode: self.mode,
-            secret_file: self.secret_file,
-            previous_secret_files: self.previous_secret_files,
+            mode: self.secrets.mode,
+            secret_file: self.secrets.secret_file,
+            previous_secret_files: self.secrets.previous_secret_files,
             access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
             refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_secs),
             allowed_origins: self.allowed_origins,

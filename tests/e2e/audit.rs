@@ -7,21 +7,8 @@ use openphone_sim::{ALICE, BOB, BUSINESS_KEY, SALES_PHONE_ID, Simulator};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{self, OAUTH, Server};
+use crate::harness::{self, OAUTH, Server, admin};
 use crate::oauth::{Client, hidden_inputs, mcp, open_session, tokens_of};
-
-fn admin(sim: &Simulator, server: &Server, args: &[&str]) -> (bool, String, String) {
-    let out = harness::command(sim, OAUTH, server.data_dir())
-        .arg("admin")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 fn events(sim: &Simulator, server: &Server, filters: &[&str]) -> Vec<Value> {
     let mut args = vec!["--json", "audit"];

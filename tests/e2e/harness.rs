@@ -215,6 +215,22 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Runs `openphone-mcp admin ARGS` on `server`'s data directory (through
+/// its socket while it runs); returns whether it succeeded, and its stdout
+/// and stderr.
+pub fn admin(sim: &Simulator, server: &Server, args: &[&str]) -> (bool, String, String) {
+    let out = command(sim, OAUTH, server.data_dir())
+        .arg("admin")
+        .args(args)
+        .output()
+        .expect("run admin");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
 /// The binary with a clean environment pointing at `sim`.
 pub fn command(sim: &Simulator, key: &str, data_dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);

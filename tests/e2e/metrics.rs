@@ -316,7 +316,6 @@ async fn metrics_count_requests_calls_upstream_limits_and_auth_without_a_secret(
         BUSINESS_KEY,
         BOB,
         SALES_PHONE_ID,
-        "555",
         &tokens.access,
         &tokens.refresh,
         client.id(),
@@ -327,6 +326,13 @@ async fn metrics_count_requests_calls_upstream_limits_and_auth_without_a_secret(
             !text.contains(secret),
             "the scrape carries {secret}: {text}"
         );
+    }
+    // Short client text (the refused `to: "555"`) may match a number in a
+    // value; it must not appear in a label.
+    for (name, labels, _) in &all {
+        for value in labels.values() {
+            assert!(!value.contains("555"), "{name} has a label {value}");
+        }
     }
     let labels: Vec<&str> = all
         .iter()

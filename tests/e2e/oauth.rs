@@ -698,17 +698,9 @@ async fn an_operator_lists_and_revokes_grants_while_the_server_runs() {
     open_session(&server, &tokens.access).await;
 
     let admin = |args: &[&str]| {
-        let out = harness::command(&sim, OAUTH, server.data_dir())
-            .arg("admin")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        let (ok, out, err) = harness::admin(&sim, &server, args);
+        assert!(ok, "{err}");
+        out
     };
     let clients: Value = serde_json::from_str(&admin(&["--json", "clients"])).unwrap();
     assert_eq!(clients["value"][0]["name"], "Admin Test Client");

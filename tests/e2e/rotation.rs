@@ -7,7 +7,7 @@ use openphone_sim::{BOB, BUSINESS_KEY, SALES_PHONE_ID, Simulator};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{self, OAUTH, Server, path_str};
+use crate::harness::{self, OAUTH, Server, admin, path_str};
 use crate::oauth::{Client, mcp, open_session, tokens_of};
 
 fn secret_file(fill: char) -> tempfile::NamedTempFile {
@@ -100,16 +100,9 @@ async fn a_grant_survives_rotating_the_deployment_secret() {
     harness::plant(&refreshed.refresh);
 
     // Resealed through the running server's admin socket.
-    let out = harness::command(&sim, OAUTH, server.data_dir())
-        .args(["admin", "--json", "reseal"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (ok, out, err) = admin(&sim, &server, &["--json", "reseal"]);
+    assert!(ok, "{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         answer,
         json!({"kind": "resealed", "value": {"rewrapped": 3, "current": 0}})
@@ -129,41 +122,37 @@ async fn a_grant_survives_rotating_the_deployment_secret() {
     // A alone no longer opens the store (offline, with the server stopped).
     let (status, _) = server.wait_for_exit(server.sigterm());
     assert!(status.success());
-    let out = harness::command(&sim, OAUTH, server.data_dir())
-        .args([
-            "admin",
+    let (ok, _, err) = admin(
+        &sim,
+        &server,
+        &[
             "--mode",
             "production",
             "--secret-file",
             path_str(a.path()),
             "grants",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+        ],
+    );
+    assert!(!ok);
     assert!(
         err.contains("sealed under another deployment secret"),
         "{err}"
     );
-    let out = harness::command(&sim, OAUTH, server.data_dir())
-        .args([
-            "admin",
+    let secret = path_str(b.path());
+    let (ok, out, err) = admin(
+        &sim,
+        &server,
+        &[
             "--json",
             "--mode",
             "production",
             "--secret-file",
-            path_str(b.path()),
+            secret,
             "reseal",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(ok, "{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         answer["value"],
         json!({"rewrapped": 0, "current": 3}),
