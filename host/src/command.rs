@@ -172,7 +172,7 @@ pub async fn serve(
     };
     let app = Arc::new(startup::build_app(settings, Arc::clone(&redactor), true).await?);
     Sweeper::new(app.shared_store(), SWEEP_BUDGET).spawn(settings.retention.sweep_every);
-    let (access, auth, admin) = match users {
+    let (access, auth, admin, mcp_url) = match users {
         Users::Local(caller) => {
             let admin = admin::Admin {
                 auth: None,
@@ -180,7 +180,12 @@ pub async fn serve(
                 secrets: None,
                 audit: app.audit(),
             };
-            (Access::SingleUser(caller), None, admin)
+            (
+                Access::SingleUser(caller),
+                None,
+                admin,
+                format!("http://{local}/mcp"),
+            )
         }
         Users::OAuth(oauth, secrets) => {
             let access = startup::build_oauth(&oauth, &secrets, &app, redactor).await?;
@@ -193,13 +198,14 @@ pub async fn serve(
                 audit: app.audit(),
             };
             tracing::info!(issuer = %oauth.issuer(), "OAuth authorization server ready");
-            (Access::OAuth(access), Some(auth), admin)
+            let resource = oauth.resource();
+            (Access::OAuth(access), Some(auth), admin, resource)
         }
     };
     // `admin` reaches a running server here: the store is open in it.
     #[cfg(unix)]
     admin::serve_socket(&settings.data_dir, Arc::new(admin)).await?;
-    let state = Arc::new(http_state(Arc::clone(&app), access, auth, options));
+    let state = Arc::new(http_state(Arc::clone(&app), access, auth, options, mcp_url));
     tracing::info!(
         address = %local,
         tools = app.catalog().len(),
@@ -256,6 +262,7 @@ fn http_state(
     access: Access,
     auth: Option<Arc<crate::auth::AuthServer>>,
     options: ServeOptions,
+    mcp_url: String,
 ) -> HttpState {
     let limits = RateLimits::new(Arc::new(LocalCounters::new(&options.rate_limits)));
     limits.spawn_sweeper(Duration::from_secs(60));
@@ -280,6 +287,7 @@ fn http_state(
         limits,
         proxies: TrustedProxies::new(&options.trusted_proxies),
         draining: std::sync::atomic::AtomicBool::new(false),
+        mcp_url,
     }
 }
 

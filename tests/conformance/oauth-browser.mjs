@@ -8,6 +8,10 @@
 // Part 2: our own flow in the browser: Deny, a wrong API key, then Approve;
 //   the code is exchanged at /token with PKCE and the access token used on
 //   /mcp (initialize, tools/list).
+// Part 3: every page a person sees — the homepage, the consent page, an
+//   error page — with a Content-Security-Policy, no console error or
+//   warning (a CSP violation is one), and a full-page screenshot each, kept
+//   in OAUTH_WORK/screenshots (or CONFORMANCE_RESULTS_DIR/screenshots).
 //
 // Every check prints PASS/FAIL; the last line is `oauth: N passed, M failed`,
 // and the exit code is non-zero if anything failed.
@@ -24,7 +28,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -585,6 +589,74 @@ async function ownFlow(browser, callback) {
   );
 }
 
+// ---------------------------------------------------------------- pages
+
+/**
+ * Opens `url` in a fresh context, checks that it has a CSP and prints
+ * nothing to the console, runs `inspect(page)`, and keeps a screenshot.
+ */
+async function pageCheck(browser, name, url, inspect) {
+  const shots = path.join(process.env.CONFORMANCE_RESULTS_DIR ? RESULTS_DIR : WORK, 'screenshots');
+  mkdirSync(shots, { recursive: true });
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => {
+    if (['error', 'warn', 'warning', 'assert'].includes(m.type())) problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  try {
+    const response = await page.goto(url, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
+    const csp = response.headers()['content-security-policy'] || '';
+    check(csp.includes("default-src 'none'"), `${name}: served with a Content-Security-Policy`, `CSP: ${csp}`);
+    await inspect(page, response);
+    const file = path.join(shots, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    const size = statSync(file).size;
+    check(size > 8_000, `${name}: full-page screenshot ${file} (${size} bytes)`, `only ${size} bytes: a blank page?`);
+    // Chromium reports an error status of the page itself as a console
+    // error; an error page is meant to have one.
+    const own = `Failed to load resource: the server responded with a status of ${response.status()}`;
+    const printed = problems.filter((line) => !line.includes(own));
+    check(printed.length === 0, `${name}: no console error or warning`, printed.join(' | '));
+  } finally {
+    await context.close().catch(() => {});
+  }
+}
+
+async function pagesPart(browser) {
+  await pageCheck(browser, 'homepage', `${ISSUER}/`, async (page, response) => {
+    check(response.status() === 200, 'homepage: 200', `status ${response.status()}`);
+    const endpoint = await page.$eval('#endpoint', (e) => e.textContent).catch(() => null);
+    check(endpoint === RESOURCE, `homepage: names this server's endpoint ${RESOURCE}`, `shows ${endpoint}`);
+    const mode = await page.$eval('#mode', (e) => e.textContent).catch(() => '');
+    check(mode.includes('Sign-in mode'), 'homepage: says which mode the server runs in', mode);
+    const snippets = await page.$$eval('pre', (blocks) => blocks.map((b) => b.textContent));
+    const named = snippets.filter((text) => text.includes(RESOURCE)).length;
+    check(named >= 4, `homepage: ${named} setup snippets carry the endpoint (Claude Desktop, Claude Code, Cursor, VS Code)`, snippets.join('\n---\n'));
+  });
+  const clientId = await register('Screenshot Assistant', 'http://127.0.0.1:9/callback');
+  const consent = new URL(`${ISSUER}/authorize`);
+  consent.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: 'http://127.0.0.1:9/callback',
+    code_challenge: base64url(createHash('sha256').update('v'.repeat(43)).digest()),
+    code_challenge_method: 'S256',
+    state: 'screenshot',
+    resource: RESOURCE,
+  }).toString();
+  await pageCheck(browser, 'consent-page', consent.href, async (page, response) => {
+    check(response.status() === 200, 'consent page: 200', `status ${response.status()}`);
+    check((await page.$('input[name=api_key]')) !== null, 'consent page: asks for the API key');
+  });
+  await pageCheck(browser, 'error-page', `${ISSUER}/authorize?client_id=nobody`, async (page, response) => {
+    check(response.status() >= 400, 'error page: an error status', `status ${response.status()}`);
+    const heading = await page.$eval('h1', (e) => e.textContent).catch(() => '');
+    check(heading.length > 0, `error page: says what went wrong ("${heading}")`);
+  });
+}
+
 // ---------------------------------------------------------------- main
 
 const started = Date.now();
@@ -599,6 +671,9 @@ if (browser) {
   await part('official suite: authorization server scenarios', () => suitePart(browser));
   await part('our flow: deny, wrong key, approve, token, /mcp', () =>
     withTimeout(ownPart(browser), 120_000, 'our browser flow'),
+  );
+  await part('pages: homepage, consent, error', () =>
+    withTimeout(pagesPart(browser), 60_000, 'the pages'),
   );
   await browser.close().catch(() => {});
 }

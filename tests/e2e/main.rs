@@ -11,6 +11,7 @@ mod config_file;
 mod connections;
 mod failures;
 mod golden_tools;
+mod homepage;
 mod http_rules;
 mod idempotency;
 mod mcp_clients;

@@ -20,6 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::auth_routes::auth_route;
+use super::homepage::{self, Serving};
 use super::listener::ConnectionLimits;
 use super::mcp::{mcp_delete, mcp_get, mcp_post};
 use crate::access::Access;
@@ -54,6 +55,8 @@ pub struct HttpState {
     pub proxies: TrustedProxies,
     /// Set at shutdown: `/mcp` answers `503` from then on.
     pub draining: AtomicBool,
+    /// The MCP endpoint as clients reach it, for the homepage.
+    pub mcp_url: String,
 }
 
 /// The router: `/mcp`, `/health`, `/ready`, `/`.
@@ -102,6 +105,12 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        // Every page, and every other answer, gets a CSP; the auth
+        // component's pages carry their own (a form posting to itself).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(homepage::CSP),
         ))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -159,14 +168,16 @@ fn cors(policy: &OriginPolicy) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-async fn index() -> impl IntoResponse {
+/// `GET /`: the homepage (`homepage.rs`).
+async fn index(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
+    let serving = match state.access {
+        Access::SingleUser(_) => Serving::LocalUser,
+        Access::OAuth(_) => Serving::OAuth,
+    };
+    let page = homepage::render(&state.mcp_url, serving, env!("CARGO_PKG_VERSION"));
     (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        concat!(
-            "openphone-mcp ",
-            env!("CARGO_PKG_VERSION"),
-            "\nMCP endpoint: POST /mcp (Streamable HTTP). Health: /health, /ready.\n"
-        ),
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page.into_string(),
     )
 }
 

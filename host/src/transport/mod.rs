@@ -3,6 +3,7 @@
 mod auth_routes;
 mod bodies;
 mod extract;
+pub(crate) mod homepage;
 pub(crate) mod http;
 pub(crate) mod listener;
 mod mcp;
