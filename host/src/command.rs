@@ -78,6 +78,7 @@ pub async fn admin(
                 access_token_ttl: Duration::from_secs(86_400),
                 refresh_token_ttl: Duration::from_secs(86_400),
                 max_clients: u64::MAX,
+                support_url: None,
             };
             let secrets = startup::load_secret(settings, &oauth)?;
             let app = startup::build_app(settings, Arc::clone(&redactor), true).await?;
@@ -134,6 +135,8 @@ pub struct ServeOptions {
     pub body_read: Duration,
     /// Dynamically registered OAuth clients held at most.
     pub max_clients: u64,
+    /// Where error pages send a user for help.
+    pub support_url: Option<Url>,
     /// How often expired OAuth records are swept.
     pub auth_sweep_every: Duration,
 }
@@ -229,6 +232,11 @@ pub fn check_serve_options(settings: &Settings, options: &ServeOptions) -> anyho
         }
         return Ok(());
     }
+    if let Some(url) = &options.support_url
+        && !matches!(url.scheme(), "https" | "http" | "mailto")
+    {
+        bail!("--support-url must be an https, http or mailto URL, not {url}");
+    }
     let mut oauth_options = options.clone();
     let oauth = oauth_settings(&mut oauth_options, options.listen)?;
     if oauth.mode == Mode::Production {
@@ -312,6 +320,7 @@ fn oauth_settings(options: &mut ServeOptions, local: SocketAddr) -> anyhow::Resu
         access_token_ttl: options.access_token_ttl.max(Duration::from_secs(60)),
         refresh_token_ttl: options.refresh_token_ttl.max(Duration::from_secs(60)),
         max_clients: options.max_clients.max(1),
+        support_url: options.support_url.clone(),
     })
 }
 

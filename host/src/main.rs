@@ -162,6 +162,10 @@ struct ServeArgs {
     /// loopback) [default: http://LISTEN when it is a loopback address].
     #[arg(long, env = "OPENPHONE_MCP_PUBLIC_URL")]
     public_url: Option<Url>,
+    /// Where the consent flow's error pages send a user for help (an https,
+    /// http or mailto URL).
+    #[arg(long, value_name = "URL", env = "OPENPHONE_MCP_SUPPORT_URL")]
+    support_url: Option<Url>,
     #[command(flatten)]
     secrets: SecretArgs,
     /// Lifetime of an access token, in seconds.
@@ -463,6 +467,7 @@ impl ServeArgs {
             },
             body_read: Duration::from_secs(self.body_read_timeout_secs.max(1)),
             max_clients: self.max_clients,
+            support_url: self.support_url,
             auth_sweep_every: Duration::from_secs(self.auth_sweep_interval_secs.max(1)),
         }
     }

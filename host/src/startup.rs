@@ -175,6 +175,8 @@ pub(crate) struct OAuthSettings {
     pub refresh_token_ttl: Duration,
     /// Dynamically registered clients held at most.
     pub max_clients: u64,
+    /// Where error pages send a user for help.
+    pub support_url: Option<Url>,
 }
 
 impl OAuthSettings {
@@ -242,6 +244,7 @@ pub(crate) async fn build_oauth(
         access_token_ttl_secs: oauth.access_token_ttl.as_secs(),
         refresh_token_ttl_secs: oauth.refresh_token_ttl.as_secs(),
         max_clients: oauth.max_clients,
+        support_url: oauth.support_url.as_ref().map(Url::to_string),
     };
     let auth = crate::auth::AuthServer::load(
         app.sandbox(),

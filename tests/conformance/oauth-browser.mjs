@@ -654,6 +654,15 @@ async function pagesPart(browser) {
     check(response.status() >= 400, 'error page: an error status', `status ${response.status()}`);
     const heading = await page.$eval('h1', (e) => e.textContent).catch(() => '');
     check(heading.length > 0, `error page: says what went wrong ("${heading}")`);
+    const text = await page.$eval('main', (e) => e.innerText).catch(() => '');
+    const next = (text.match(/connect again/g) || []).length;
+    check(next === 1, 'error page: says once what to do next', text);
+    const support = await page.$eval('a', (a) => a.href).catch(() => null);
+    check(
+      support === 'https://support.example.com/openphone-mcp',
+      'error page: links to --support-url',
+      `link: ${support}`,
+    );
   });
 }
 

@@ -50,6 +50,7 @@ env -u OPENPHONE_MCP_PLUGINS -u OPENPHONE_API_KEY -u OPENPHONE_MCP_PUBLIC_URL \
   OPENPHONE_API_BASE_URL="$SIM_URL" \
   OPENPHONE_MCP_DATA_DIR="$WORK/data" \
   "$BIN_DIR/openphone-mcp" --log-format text serve --listen 127.0.0.1:0 \
+  --support-url https://support.example.com/openphone-mcp \
   >"$WORK/mcp.log" 2>&1 &
 MCP_PID=$!
 # It logs `serving MCP at http://127.0.0.1:PORT/mcp` once bound; the issuer

@@ -30,15 +30,23 @@ const MAX_KEY_CHARS: usize = 200;
 const MAX_FORM: usize = 16 * 1024;
 
 /// An error page that redirects nowhere.
-fn error_page(status: u16, title: &str, message: &str) -> Response {
-    Response::page(status, pages::error_page(title, message), "'none'")
+fn error_page(status: u16, title: &str, message: &str, support: Option<&str>) -> Response {
+    Response::page(status, pages::error_page(title, message, support), "'none'")
 }
 
 impl Server<'_> {
     /// `GET /authorize`: checks the request and shows the consent page.
     pub(crate) fn authorize_page(&self, request: &Request) -> Result<Response, Fault> {
         let params = Params::parse(request.query.as_bytes());
-        let bad = |message: &str| Ok(error_page(400, "This link cannot be used", message));
+        let support = self.settings.support_url.as_deref();
+        let bad = |message: &str| {
+            Ok(error_page(
+                400,
+                "This link cannot be used",
+                message,
+                support,
+            ))
+        };
 
         let client_id = match params.single("client_id") {
             Ok(Some(id)) => id,
@@ -153,11 +161,26 @@ impl Server<'_> {
 
     /// `POST /authorize`: the user approved or denied.
     pub(crate) fn authorize_decision(&self, request: &Request) -> Result<Response, Fault> {
-        let refused = |message: &str| Ok(error_page(403, "This request was refused", message));
+        let support = self.settings.support_url.as_deref();
+        let refused = |message: &str| {
+            Ok(error_page(
+                403,
+                "This request was refused",
+                message,
+                support,
+            ))
+        };
         if request.header("origin") != Some(self.settings.issuer_origin.as_str()) {
             return refused("The form was not sent from this server's own page.");
         }
-        let bad = |message: &str| Ok(error_page(400, "This form cannot be used", message));
+        let bad = |message: &str| {
+            Ok(error_page(
+                400,
+                "This form cannot be used",
+                message,
+                support,
+            ))
+        };
         if !request.has_content_type("application/x-www-form-urlencoded")
             || request.body.len() > MAX_FORM
         {
@@ -186,9 +209,7 @@ impl Server<'_> {
         ) {
             Ok(t) => t,
             Err(ConsentError::Expired) => {
-                return bad(
-                    "This page was open for more than 10 minutes. Start the connection again from your AI assistant.",
-                );
+                return bad("This page was open for more than 10 minutes.");
             }
             Err(e) if e.is_forbidden() => {
                 return refused(

@@ -82,9 +82,7 @@ impl ClientRecord {
 /// error page, never as a redirect.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error(
-        "This application is not registered with this server. Start the connection again from your AI assistant."
-    )]
+    #[error("This application is not registered with this server.")]
     Unknown,
     #[error("Access for this application has been revoked by the server's operator.")]
     Revoked,

@@ -104,7 +104,7 @@ impl authorization_server::Guest for Component {
         };
         let response = with_server(|server| server.handle(&request)).unwrap_or_else(|fault| {
             log_fault(&format!("{} {}", request.method, request.path), &fault);
-            server::fault_response(&request.path)
+            server::fault_response(&request.path, None)
         });
         HttpResponse {
             status: response.status,

@@ -1,8 +1,11 @@
 //! The HTML pages a user sees: the consent page and error pages.
 //!
 //! Complete documents with inline CSS only (the CSP allows nothing else),
-//! no scripts. Every value that did not come from this file — client names,
-//! ids, hosts, messages — goes through [`escape`].
+//! no scripts, rendered by compile-time templates (maud) that escape every
+//! value they are given — client names, ids, hosts, messages — so no
+//! value can become markup.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::client::ClientKind;
 use crate::redirect::RedirectUri;
@@ -10,22 +13,6 @@ use crate::scope::Scope;
 
 /// The product name on every page.
 pub const BRAND: &str = "OpenPhone for AI assistants";
-
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = "\
 *{box-sizing:border-box}\
@@ -49,26 +36,44 @@ button{flex:1;padding:12px;border-radius:10px;font-size:16px;font-weight:600;cur
 button.approve{background:#7c5cff;color:#fff}\
 button.deny{background:#fff;color:#5b3cc4}";
 
-fn document(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta name=\"referrer\" content=\"same-origin\">\
-         <title>{title} · {BRAND}</title><style>{STYLE}</style></head>\
-         <body><main><div class=\"brand\"><span class=\"logo\">O</span>{BRAND}</div>{body}</main></body></html>\n",
-        title = escape(title),
-    )
+fn document(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                meta name="referrer" content="same-origin";
+                title { (title) " · " (BRAND) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                main {
+                    div.brand { span.logo { "O" } (BRAND) }
+                    (body)
+                }
+            }
+        }
+    }
+    .into_string()
 }
 
-/// An error page: what went wrong and what to do. `message` is escaped.
-pub fn error_page(title: &str, message: &str) -> String {
+/// An error page: what went wrong (`message`, one sentence), what to do
+/// next, and where to get help when `support` (a checked URL) is set.
+pub fn error_page(title: &str, message: &str, support: Option<&str>) -> String {
     document(
         title,
-        &format!(
-            "<h1>{}</h1><p>{}</p><p class=\"muted\">You can close this window and start the connection again from your AI assistant.</p>",
-            escape(title),
-            escape(message)
-        ),
+        html! {
+            h1 { (title) }
+            p { (message) }
+            p {
+                strong { "What to do next:" }
+                " close this window and connect again from your AI assistant."
+            }
+            @if let Some(url) = support {
+                p.muted { "Still stuck? " a href=(url) { "Contact support" } "." }
+            }
+        },
     )
 }
 
@@ -92,75 +97,61 @@ pub struct ConsentView<'a> {
 /// The consent page.
 pub fn consent_page(view: &ConsentView<'_>) -> String {
     let name = view.client_name.unwrap_or("An unnamed application");
-    let origin = match view.kind {
-        ClientKind::MetadataDocument => format!(
-            "Identified by its metadata at <strong>{}</strong>.",
-            escape(view.client_id)
-        ),
-        ClientKind::Dynamic => {
-            "Its name is chosen by the application itself; check where it will send you.".to_owned()
+    let body = html! {
+        h1 { "Connect " (name) " to OpenPhone" }
+        div.who {
+            p { strong { (name) } " wants to use your OpenPhone workspace." }
+            p.muted {
+                @match view.kind {
+                    ClientKind::MetadataDocument => {
+                        "Identified by its metadata at " strong { (view.client_id) } "."
+                    }
+                    ClientKind::Dynamic => {
+                        "Its name is chosen by the application itself; check where it will send you."
+                    }
+                }
+                " After you approve, you will be sent to "
+                @if view.redirect.is_loopback() {
+                    "an application on this computer (" strong { (view.redirect.host()) } ")"
+                } @else {
+                    strong { (view.redirect.host()) }
+                }
+                "."
+            }
+        }
+        @if let Some(message) = view.message {
+            div.warn role="alert" { (message) }
+        }
+        form method="post" action="/authorize" {
+            input type="hidden" name="transaction" value=(view.transaction);
+            input type="hidden" name="csrf" value=(view.csrf);
+            fieldset {
+                legend { "Allow it to:" }
+                @for scope in view.scopes {
+                    label.scope {
+                        input type="checkbox" name="scope" value=(scope.as_str()) checked[view.checked.contains(scope)];
+                        span { (scope.description()) br; code { (scope.as_str()) } }
+                    }
+                }
+            }
+            label.key for="api_key" { "Your OpenPhone API key" }
+            input type="password" id="api_key" name="api_key" autocomplete="off" spellcheck="false" maxlength="200" required;
+            p.muted {
+                "Find it in OpenPhone under " strong { "Settings → API" } ". "
+                "It is checked with OpenPhone and stored encrypted on this server; the assistant never sees it."
+            }
+            div.buttons {
+                button type="submit" class="deny" name="action" value="deny" formnovalidate { "Deny" }
+                button type="submit" class="approve" name="action" value="approve" { "Approve" }
+            }
         }
     };
-    let destination = if view.redirect.is_loopback() {
-        format!(
-            "an application on this computer (<strong>{}</strong>)",
-            escape(view.redirect.host())
-        )
-    } else {
-        format!("<strong>{}</strong>", escape(view.redirect.host()))
-    };
-    let message = view
-        .message
-        .map(|m| format!("<div class=\"warn\" role=\"alert\">{}</div>", escape(m)))
-        .unwrap_or_default();
-    let scopes: String = view
-        .scopes
-        .iter()
-        .map(|s| {
-            format!(
-                "<label class=\"scope\"><input type=\"checkbox\" name=\"scope\" value=\"{value}\"{checked}>\
-                 <span>{desc}<br><code>{value}</code></span></label>",
-                value = escape(s.as_str()),
-                checked = if view.checked.contains(s) { " checked" } else { "" },
-                desc = escape(s.description()),
-            )
-        })
-        .collect();
-    let body = format!(
-        "<h1>Connect {name} to OpenPhone</h1>\
-         <div class=\"who\"><p><strong>{name}</strong> wants to use your OpenPhone workspace.</p>\
-         <p class=\"muted\">{origin} After you approve, you will be sent to {destination}.</p></div>\
-         {message}\
-         <form method=\"post\" action=\"/authorize\">\
-         <input type=\"hidden\" name=\"transaction\" value=\"{transaction}\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <fieldset><legend>Allow it to:</legend>{scopes}</fieldset>\
-         <label class=\"key\" for=\"api_key\">Your OpenPhone API key</label>\
-         <input type=\"password\" id=\"api_key\" name=\"api_key\" autocomplete=\"off\" spellcheck=\"false\" maxlength=\"200\" required>\
-         <p class=\"muted\">Find it in OpenPhone under <strong>Settings → API</strong>. \
-         It is checked with OpenPhone and stored encrypted on this server; the assistant never sees it.</p>\
-         <div class=\"buttons\">\
-         <button type=\"submit\" class=\"deny\" name=\"action\" value=\"deny\" formnovalidate>Deny</button>\
-         <button type=\"submit\" class=\"approve\" name=\"action\" value=\"approve\">Approve</button>\
-         </div></form>",
-        name = escape(name),
-        transaction = escape(view.transaction),
-        csrf = escape(view.csrf),
-    );
-    document(&format!("Connect {name}"), &body)
+    document(&format!("Connect {name}"), body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 
     #[test]
     fn consent_page_escapes_the_client_and_lists_scopes() {
@@ -190,8 +181,29 @@ mod tests {
 
     #[test]
     fn error_pages_escape_their_message() {
-        let html = error_page("Oops", "client <img src=x>");
+        let html = error_page("Oops", "client <img src=x>", None);
         assert!(html.contains("client &lt;img src=x&gt;"));
         assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(
+            !html.contains("support"),
+            "no support link unless configured"
+        );
+    }
+
+    #[test]
+    fn error_pages_say_what_to_do_once_and_link_to_support() {
+        let html = error_page(
+            "This link cannot be used",
+            "This application is not registered with this server.",
+            Some("https://help.example.com/?a=1&b=\"2\""),
+        );
+        assert_eq!(html.matches("connect again").count(), 1, "{html}");
+        assert!(html.contains("What to do next"));
+        assert!(
+            html.contains(
+                "<a href=\"https://help.example.com/?a=1&amp;b=&quot;2&quot;\">Contact support</a>"
+            ),
+            "{html}"
+        );
     }
 }

@@ -94,7 +94,7 @@ impl<'a> Server<'a> {
         };
         outcome.unwrap_or_else(|fault| {
             self.log(Level::Error, &format!("{method} {path} failed: {fault}"));
-            fault_response(path)
+            fault_response(path, self.settings.support_url.as_deref())
         })
     }
 
@@ -124,13 +124,14 @@ impl<'a> Server<'a> {
 
 /// The answer when the server failed: a page for the browser endpoint,
 /// `server_error` JSON for the others. It names no internals.
-pub fn fault_response(path: &str) -> Response {
+pub fn fault_response(path: &str, support: Option<&str>) -> Response {
     if path == "/authorize" {
         Response::page(
             500,
             pages::error_page(
                 "Something went wrong",
-                "The server could not complete this step. Please try again in a moment.",
+                "The server could not complete this step.",
+                support,
             ),
             "'none'",
         )

@@ -49,6 +49,9 @@ pub struct Settings {
     /// cannot enforce the rules for fetching them, so that discovery does
     /// not advertise them.
     pub metadata_documents: bool,
+    /// Where error pages send a user for help (`support_url`, optional):
+    /// an `https`, `http` or `mailto` URL.
+    pub support_url: Option<String>,
 }
 
 impl Settings {
@@ -94,7 +97,13 @@ impl Settings {
                 ));
             }
         };
+        let support_url = match fetch("support_url")? {
+            None => None,
+            Some(text) if text.trim().is_empty() => None,
+            Some(text) => Some(check_support_url(text.trim())?),
+        };
         Ok(Settings {
+            support_url,
             issuer,
             issuer_origin,
             resource,
@@ -127,6 +136,17 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> SettingsError {
 /// The issuer must be an origin with nothing after it (the host routes the
 /// endpoints at the root), HTTPS unless it is a loopback development
 /// address. Returns its origin.
+fn check_support_url(text: &str) -> Result<String, SettingsError> {
+    let url = Url::parse(text).map_err(|e| invalid("support_url", e.to_string()))?;
+    match url.scheme() {
+        "https" | "http" | "mailto" => Ok(url.to_string()),
+        other => Err(invalid(
+            "support_url",
+            format!("must be an https, http or mailto URL, not {other}:"),
+        )),
+    }
+}
+
 fn check_issuer(issuer: &str) -> Result<String, SettingsError> {
     let url = Url::parse(issuer).map_err(|e| invalid("issuer", e.to_string()))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
@@ -238,6 +258,32 @@ mod tests {
         let off = load(&[&base[..], &[("client_metadata_documents", "false")]].concat()).unwrap();
         assert!(!off.metadata_documents);
         assert!(load(&[&base[..], &[("client_metadata_documents", "no")]].concat()).is_err());
+    }
+
+    #[test]
+    fn a_support_url_is_optional_and_checked() {
+        let base = [
+            ("issuer", "https://mcp.example.com"),
+            ("resource", "https://mcp.example.com/mcp"),
+            ("signing_key", KEY),
+        ];
+        assert_eq!(load(&base).unwrap().support_url, None);
+        let with = |url: &'static str| load(&[&base[..], &[("support_url", url)]].concat());
+        assert_eq!(
+            with("https://help.example.com/openphone")
+                .unwrap()
+                .support_url
+                .as_deref(),
+            Some("https://help.example.com/openphone")
+        );
+        assert!(with("mailto:support@example.com").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "help.example.com",
+            "data:text/html,x",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub struct AuthSettings {
     pub refresh_token_ttl_secs: u64,
     /// Dynamically registered clients held at most.
     pub max_clients: u64,
+    /// Where error pages send a user for help.
+    pub support_url: Option<String>,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -108,6 +110,9 @@ impl AuthSettings {
             ),
             ("max_clients".into(), self.max_clients.to_string()),
         ]
+        .into_iter()
+        .chain((self.support_url.clone()).map(|url| ("support_url".into(), url)))
+        .collect()
     }
 }
 

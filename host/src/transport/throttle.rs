@@ -79,10 +79,18 @@ pub(crate) fn too_many(rule: Rule, retry_after: u64) -> Response {
         Rule::Authorize | Rule::KeyCheck => (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            format!(
-                "<!doctype html><meta charset=\"utf-8\"><title>Too many attempts</title>\
-                 <p>Too many attempts from your network. Wait {retry_after} seconds, then go back and try again.</p>"
-            ),
+            maud::html! {
+                (maud::DOCTYPE)
+                html lang="en" {
+                    head { meta charset="utf-8"; title { "Too many attempts" } }
+                    body {
+                        h1 { "Too many attempts" }
+                        p { "Too many attempts came from your network." }
+                        p { "What to do next: wait " (retry_after) " seconds, then go back and try again." }
+                    }
+                }
+            }
+            .into_string(),
         )
             .into_response(),
         Rule::Register | Rule::Token | Rule::Revoke | Rule::Discovery => (
