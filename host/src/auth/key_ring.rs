@@ -95,12 +95,17 @@ impl KeyRing {
     /// Opens the store's data keys with the current or a previous secret,
     /// creating (and wrapping under the current secret) any that is missing.
     pub fn open(store: &Store, secrets: &Secrets) -> anyhow::Result<KeyRing> {
-        let legacy = legacy_secret(store, secrets)?;
+        // Looked for only when a data key is missing (a new or older store).
+        let mut legacy = None;
         let mut keys = Vec::with_capacity(PURPOSES.len());
         for purpose in PURPOSES {
             let key = match store.get(Table::Keys, purpose.name())? {
                 Some(wrapped) => unwrap_with_any(&wrapped, purpose, secrets)?.0,
                 None => {
+                    let legacy = match legacy {
+                        Some(secret) => secret,
+                        None => *legacy.insert(legacy_secret(store, secrets)?),
+                    };
                     let key = legacy.derive(purpose.purpose());
                     let wrapped = wrap(&secrets.current, purpose, &key)?;
                     // Another process may have wrapped it first: use theirs.
