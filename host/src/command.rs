@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::access::Access;
 use crate::access::client_address::TrustedProxies;
-use crate::access::rate_limit::{LocalCounters, RateLimits};
+use crate::access::rate_limit::{Counters, LocalCounters, RateLimits, SharedCounters};
 use crate::auth::admin;
 use crate::auth::key_ring::Secrets;
 use crate::redact::Redactor;
@@ -56,7 +56,7 @@ pub async fn admin(
         Some(answer) => answer,
         // Reading the trail needs neither the components nor a secret.
         None if matches!(request, AdminRequest::Audit(_)) => {
-            let store = Arc::new(Store::open(&startup::store_path(&settings.data_dir))?);
+            let store = Arc::new(Store::at(&settings.store, &settings.data_dir)?);
             let admin = admin::Admin {
                 auth: None,
                 audit: Arc::new(AuditLog::new(
@@ -272,7 +272,12 @@ fn http_state(
     options: ServeOptions,
     mcp_url: String,
 ) -> HttpState {
-    let limits = RateLimits::new(Arc::new(LocalCounters::new(&options.rate_limits)));
+    let store = app.shared_store();
+    let counters: Arc<dyn Counters> = match store.shared() {
+        Some(_) => Arc::new(SharedCounters::new(store, &options.rate_limits)),
+        None => Arc::new(LocalCounters::new(&options.rate_limits)),
+    };
+    let limits = RateLimits::new(counters);
     limits.spawn_sweeper(Duration::from_secs(60));
     HttpState {
         app,

@@ -183,6 +183,11 @@ pub fn effective(
             ArgAction::SetTrue => vec![current_matches.get_flag(id).to_string()],
             _ => values,
         };
+        let values = if key == STORE_ARG {
+            values.into_iter().map(|v| without_password(&v)).collect()
+        } else {
+            values
+        };
         let list = matches!(arg.get_action(), ArgAction::Append);
         settings.insert(
             key.to_owned(),
@@ -194,6 +199,21 @@ pub fn effective(
         );
     }
     settings
+}
+
+/// The option whose value may carry a password (`redis://:PASSWORD@…`).
+const STORE_ARG: &str = "store";
+
+/// `value` with the password of a URL in it replaced, for printing.
+fn without_password(value: &str) -> String {
+    match url::Url::parse(value) {
+        Ok(mut url) if url.password().is_some() => {
+            // `[` and `]` would be percent-encoded in the password itself.
+            let _ = url.set_password(Some("REDACTED"));
+            url.to_string().replacen(":REDACTED@", ":[redacted]@", 1)
+        }
+        _ => value.to_owned(),
+    }
 }
 
 /// The effective settings as TOML a `--config` file may hold, each with its
@@ -454,6 +474,13 @@ mod tests {
         else {
             panic!("bad TOML is refused")
         };
+    }
+
+    #[test]
+    fn a_store_password_is_never_shown() {
+        let shown = without_password("redis://:hunter2@cache:6379/1");
+        assert_eq!(shown, "redis://:[redacted]@cache:6379/1");
+        assert_eq!(without_password("redb"), "redb");
     }
 
     #[test]

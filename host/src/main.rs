@@ -12,7 +12,8 @@ use openphone_mcp::command::{
 };
 use openphone_mcp::config_file::{self, Merge};
 use openphone_mcp::startup::{
-    self, BASE_URL_ENV, Limits, LogFormat, Mode, Redactor, Retention, Settings, ToolProfile,
+    self, BASE_URL_ENV, Limits, LogFormat, Mode, Redactor, Retention, Settings, StoreLocation,
+    ToolProfile,
 };
 use openphone_mcp::startup::{AuditFilter, AuditKind, parse_since};
 use url::Url;
@@ -32,6 +33,17 @@ struct Cli {
     /// [default: $XDG_DATA_HOME/openphone-mcp or ~/.local/share/openphone-mcp].
     #[arg(long, global = true, env = "OPENPHONE_MCP_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Where durable state is kept: `redb` (a file in DATA_DIR, for one
+    /// process) or `redis://HOST:PORT[/DB]` / `rediss://…` (one Redis shared
+    /// by every replica of a deployment).
+    #[arg(
+        long,
+        global = true,
+        value_name = "redb|redis://…",
+        env = "OPENPHONE_MCP_STORE",
+        default_value = "redb"
+    )]
+    store: StoreLocation,
     /// Where compiled components are cached [default: DATA_DIR/cache].
     #[arg(long, global = true, env = "OPENPHONE_MCP_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -379,6 +391,7 @@ impl Cli {
                 .clone()
                 .unwrap_or_else(|| data_dir.join("cache")),
             data_dir,
+            store: self.store.clone(),
             plugins: self.plugins.clone(),
             base_url: self.api_base_url.clone(),
             limits: Limits {

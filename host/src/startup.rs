@@ -2,7 +2,7 @@
 //! sandbox, components, store.
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,11 +16,13 @@ use crate::app::App;
 use crate::redact::RedactingStderr;
 pub use crate::redact::Redactor;
 pub use crate::sandbox::Limits;
+use crate::sandbox::budget::Budget;
 use crate::sandbox::upstream::{Upstream, UpstreamConfig};
 use crate::sandbox::{Caller, Sandbox, ToolSource};
 use crate::secret::ApiKey;
 pub use crate::state::Retention;
 pub use crate::state::audit::{AuditFilter, AuditKind, parse_since};
+pub use crate::state::store::Location as StoreLocation;
 use crate::state::store::Store;
 
 /// Environment variable holding the local user's OpenPhone API key.
@@ -89,6 +91,8 @@ pub struct Settings {
     pub profiles: Vec<ToolProfile>,
     /// How long records are kept, how often the expired are swept.
     pub retention: Retention,
+    /// Where durable state lives (`--store`).
+    pub store: crate::state::store::Location,
 }
 
 /// Reads the local user's key from the environment.
@@ -124,7 +128,12 @@ pub(crate) async fn build_app(
         sources.extend(ToolSource::from_dir(dir)?);
     }
     let tools = sandbox.load(sources).await?;
-    let upstream = Upstream::new(
+    let store = Arc::new(if persistent {
+        Store::at(&settings.store, &settings.data_dir)?
+    } else {
+        Store::in_memory()?
+    });
+    let mut upstream = Upstream::new(
         UpstreamConfig {
             base_url: settings.base_url.clone(),
             request_timeout: settings.upstream_timeout,
@@ -132,11 +141,9 @@ pub(crate) async fn build_app(
         },
         Arc::clone(&redactor),
     )?;
-    let store = if persistent {
-        Store::open(&store_path(&settings.data_dir))?
-    } else {
-        Store::in_memory()?
-    };
+    if store.shared().is_some() {
+        upstream = upstream.with_budget(Budget::shared(Arc::clone(&store)));
+    }
     App::new(
         sandbox,
         tools,
@@ -146,11 +153,6 @@ pub(crate) async fn build_app(
         settings.profiles.clone(),
         settings.retention,
     )
-}
-
-/// Where the embedded store lives.
-pub(crate) fn store_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("state.redb")
 }
 
 /// How the multi-user server gets its deployment secret.

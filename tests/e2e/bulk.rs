@@ -15,11 +15,11 @@ use crate::http_rules::Session;
 
 const CONTENT: &str = "Holiday hours: closed Monday.";
 
-fn recipients(count: usize) -> Vec<String> {
+pub(crate) fn recipients(count: usize) -> Vec<String> {
     (0..count).map(|i| format!("+1628555{i:04}")).collect()
 }
 
-fn bulk(key: &str, to: &[String]) -> Value {
+pub(crate) fn bulk(key: &str, to: &[String]) -> Value {
     json!({"name": "bulk-messages", "arguments": {
         "from": SALES_NUMBER, "recipients": to, "content": CONTENT, "idempotencyKey": key}})
 }
@@ -39,7 +39,7 @@ fn texted(sim: &Simulator) -> HashMap<String, usize> {
 /// Checks the final outcome of a resumed send of `to`: everyone texted at
 /// most once, every `sent` outcome matches a message the API accepted (with
 /// its id), and whoever was not texted has an explicit `unknown` outcome.
-fn assert_complete_without_repeats(sim: &Simulator, to: &[String], structured: &Value) {
+pub(crate) fn assert_complete_without_repeats(sim: &Simulator, to: &[String], structured: &Value) {
     let texted = texted(sim);
     let twice: Vec<_> = texted.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "texted more than once: {twice:?}");

@@ -72,6 +72,12 @@ impl Server {
         self.logs = logs;
     }
 
+    /// Kills the process at once (`kill -9`), without starting it again.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM; returns when.
     pub fn sigterm(&self) -> Instant {
         let sent = Command::new("kill")

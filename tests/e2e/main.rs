@@ -19,6 +19,7 @@ mod metrics;
 mod oauth;
 mod rate_limits;
 mod read_tools;
+mod replicas;
 mod request_ids;
 mod retention;
 mod rotation;

@@ -4,8 +4,11 @@
 //! `COUNT` of them at once (a GCRA bucket, from `governor`): an address for
 //! the OAuth endpoints, the consent form's key check and unauthenticated
 //! `/mcp` traffic, a grant for authenticated `/mcp` requests. Addresses are
-//! counted as [`counted_as`] says: IPv4 whole, IPv6 by its /64. The counters sit behind [`Counters`], so a shared backend
-//! can take them over when several replicas serve one deployment.
+//! counted as [`counted_as`] says: IPv4 whole, IPv6 by its /64. The
+//! counters sit behind [`Counters`]: in process ([`LocalCounters`]), or in
+//! the Redis store when several replicas serve one deployment
+//! ([`SharedCounters`]), so a client cannot multiply its allowance by
+//! spreading requests over replicas.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -199,15 +202,9 @@ impl fmt::Debug for LocalCounters {
 impl LocalCounters {
     /// Counters for the defaults, changed by `overrides` (later ones win).
     pub fn new(overrides: &[RuleLimit]) -> Self {
-        let mut limiters = HashMap::new();
-        for rule in Rule::ALL {
-            let limit = (overrides.iter().rev())
-                .find(|o| o.rule == rule)
-                .map_or(Some(rule.default_limit()), |o| o.limit);
-            if let Some(limit) = limit {
-                limiters.insert(rule, RateLimiter::keyed(limit.quota()));
-            }
-        }
+        let limiters = (limits_in_force(overrides).into_iter())
+            .map(|(rule, limit)| (rule, RateLimiter::keyed(limit.quota())))
+            .collect();
         LocalCounters {
             limiters,
             clock: DefaultClock::default(),
@@ -240,6 +237,68 @@ impl Counters for LocalCounters {
             limiter.shrink_to_fit();
         }
     }
+}
+
+/// GCRA counters kept in the Redis store, so every replica counts against
+/// one limit. A counter that cannot be read admits the request: the store
+/// being down is answered on its own (`503`), and an outage must not turn
+/// into `429`s that tell clients to wait for the wrong reason.
+pub struct SharedCounters {
+    store: Arc<crate::state::store::Store>,
+    limits: HashMap<Rule, Limit>,
+}
+
+impl fmt::Debug for SharedCounters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedCounters")
+            .field("rules", &self.limits.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedCounters {
+    /// Counters for the defaults changed by `overrides`, in `store` (which
+    /// must be the Redis one).
+    pub fn new(store: Arc<crate::state::store::Store>, overrides: &[RuleLimit]) -> Self {
+        SharedCounters {
+            store,
+            limits: limits_in_force(overrides),
+        }
+    }
+}
+
+impl Counters for SharedCounters {
+    fn admit(&self, rule: Rule, key: &str) -> Admission {
+        let (Some(limit), Some(redis)) = (self.limits.get(&rule), self.store.shared()) else {
+            return Admission::Allowed;
+        };
+        let interval = (limit.period / limit.count.get()).max(Duration::from_micros(1));
+        match redis.admit(rule.name(), key, interval, limit.count.get()) {
+            Ok(None) => Admission::Allowed,
+            Ok(Some(retry_after)) => Admission::Limited { retry_after },
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), rule = rule.name(), "a shared rate-limit counter could not be read; admitted");
+                Admission::Allowed
+            }
+        }
+    }
+
+    /// Redis expires idle counters itself.
+    fn sweep(&self) {}
+}
+
+/// The limit of each rule that is on: the defaults, changed by `overrides`
+/// (later ones win).
+fn limits_in_force(overrides: &[RuleLimit]) -> HashMap<Rule, Limit> {
+    Rule::ALL
+        .into_iter()
+        .filter_map(|rule| {
+            let limit = (overrides.iter().rev())
+                .find(|o| o.rule == rule)
+                .map_or(Some(rule.default_limit()), |o| o.limit);
+            Some((rule, limit?))
+        })
+        .collect()
 }
 
 /// The limits in force, by address and by grant.

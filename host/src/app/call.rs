@@ -167,6 +167,11 @@ impl App {
             }
             Ok(Claim::Conflict) => refuse(catalog::explain_refusal(Refusal::KeyReused)),
             Ok(Claim::Interrupted) => refuse(catalog::explain_refusal(Refusal::Interrupted)),
+            Err(error) if crate::state::store::is_unavailable(&error) => {
+                tracing::error!(error = %format!("{error:#}"), tool = %call.name, "the store is unavailable: the call was not run");
+                crate::telemetry::tool_call(&call.name, "refused", None);
+                unavailable(&call.id)
+            }
             Err(error) => {
                 tracing::error!(error = %format!("{error:#}"), tool = %call.name, "claiming an idempotency key failed");
                 refuse(catalog::explain_refusal(Refusal::NotRecorded))
@@ -318,6 +323,21 @@ fn busy(id: &openphone_mcp_protocol::rmcp::model::RequestId) -> Value {
         format!(
             "The server is at capacity; nothing was done. Try again in {BUSY_RETRY_AFTER_SECS} s."
         ),
+        Some(serde_json::json!({ "retryAfter": BUSY_RETRY_AFTER_SECS })),
+    );
+    jsonrpc::error_response(Some(id), &error)
+}
+
+/// What a client is told when the store cannot be reached.
+pub(crate) const STORE_UNAVAILABLE: &str = "This server's store cannot be reached just now; nothing was done. \
+     Try again in a few seconds: a retried call with the same idempotencyKey runs at most once.";
+
+/// The answer to a call that could not be claimed because the store is
+/// down: like [`busy`], a JSON-RPC error HTTP sends as `503`.
+fn unavailable(id: &openphone_mcp_protocol::rmcp::model::RequestId) -> Value {
+    let error = openphone_mcp_protocol::rmcp::model::ErrorData::new(
+        openphone_mcp_protocol::rmcp::model::ErrorCode(BUSY_CODE),
+        STORE_UNAVAILABLE.to_owned(),
         Some(serde_json::json!({ "retryAfter": BUSY_RETRY_AFTER_SECS })),
     );
     jsonrpc::error_response(Some(id), &error)

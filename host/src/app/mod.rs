@@ -4,7 +4,7 @@
 mod call;
 mod result;
 
-pub(crate) use call::{BUSY_CODE, busy_retry_after};
+pub(crate) use call::{BUSY_CODE, BUSY_RETRY_AFTER_SECS, STORE_UNAVAILABLE, busy_retry_after};
 
 use crate::state::audit::AuditLog;
 use std::borrow::Cow;
@@ -88,7 +88,7 @@ impl App {
         tools: Vec<LoadedTool>,
         upstream: Arc<Upstream>,
         redactor: Arc<Redactor>,
-        store: Store,
+        store: Arc<Store>,
         profiles: Vec<ToolProfile>,
         retention: Retention,
     ) -> anyhow::Result<Self> {
@@ -111,7 +111,10 @@ impl App {
             }
         }
         let server = Server::new(ServerInfo::openphone(env!("CARGO_PKG_VERSION")));
-        let store = Arc::new(store);
+        let boot = uuid::Uuid::new_v4().to_string();
+        // On a shared store, other replicas must see this run's claims as
+        // held while it lives.
+        store.keep_alive(&boot);
         for profile in &profiles {
             if let Some(unknown) = profile
                 .tools
@@ -143,7 +146,7 @@ impl App {
             store,
             profiles,
             retention,
-            boot: uuid::Uuid::new_v4().to_string(),
+            boot,
         })
     }
 

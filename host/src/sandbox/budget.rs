@@ -3,20 +3,32 @@
 //!
 //! Each key keeps the send times of its last `limit` requests. A new request
 //! takes the earliest slot that keeps the window within the limit and waits
-//! for it, so callers queue fairly instead of collecting 429s.
+//! for it, so callers queue fairly instead of collecting 429s. Replicas on
+//! one Redis share the slots ([`Budget::shared`]): the API counts a key's
+//! requests whichever replica sends them.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::state::store::Store;
 
 /// Per-key sliding-window budget.
 #[derive(Debug)]
 pub struct Budget {
     limit: usize,
     window: Duration,
-    slots: Mutex<HashMap<String, VecDeque<Instant>>>,
+    slots: Slots,
+}
+
+#[derive(Debug)]
+enum Slots {
+    /// This process's own.
+    Local(Mutex<HashMap<String, VecDeque<Instant>>>),
+    /// In the Redis store, on its clock.
+    Shared(Arc<Store>),
 }
 
 impl Budget {
@@ -25,8 +37,17 @@ impl Budget {
         Budget {
             limit: limit.max(1),
             window,
-            slots: Mutex::new(HashMap::new()),
+            slots: Slots::Local(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The API's budget, kept in `store` when it is shared by replicas.
+    pub fn shared(store: Arc<Store>) -> Self {
+        let mut budget = Budget::openphone();
+        if store.shared().is_some() {
+            budget.slots = Slots::Shared(store);
+        }
+        budget
     }
 
     /// The API's documented budget. The window is 10% longer than a second:
@@ -37,32 +58,55 @@ impl Budget {
     }
 
     /// Reserves the next slot for `key` (a fingerprint, not the key) and
-    /// waits until it comes.
-    pub async fn acquire(&self, key: &str) {
-        let slot = self.reserve(key, Instant::now());
+    /// waits until it comes. Fails only when the shared store cannot be
+    /// reached: then no slot is known to be free and nothing may be sent.
+    pub async fn acquire(&self, key: &str) -> anyhow::Result<()> {
+        let slot = match &self.slots {
+            Slots::Local(slots) => reserve(slots, self.limit, self.window, key, Instant::now()),
+            Slots::Shared(store) => {
+                let redis = store
+                    .shared()
+                    .ok_or_else(|| anyhow::anyhow!("no shared store"))?;
+                Instant::now() + redis.reserve_slot(key, self.limit, self.window)?
+            }
+        };
         tokio::time::sleep_until(slot).await;
+        Ok(())
     }
 
+    #[cfg(test)]
     fn reserve(&self, key: &str, now: Instant) -> Instant {
-        let mut all = self
-            .slots
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let sent = all.entry(key.to_owned()).or_default();
-        let slot = if sent.len() < self.limit {
-            now
-        } else {
-            let oldest = sent.pop_front().unwrap_or(now);
-            (oldest + self.window).max(now)
+        let Slots::Local(slots) = &self.slots else {
+            unreachable!("tests reserve local slots")
         };
-        sent.push_back(slot);
-        // Forget keys whose window is long past, so the map cannot grow without bound.
-        if all.len() > 10_000 {
-            let window = self.window;
-            all.retain(|_, s| s.back().is_some_and(|last| *last + window > now));
-        }
-        slot
+        reserve(slots, self.limit, self.window, key, now)
     }
+}
+
+/// The earliest slot for `key` that keeps `limit` in any `window`, taken.
+fn reserve(
+    slots: &Mutex<HashMap<String, VecDeque<Instant>>>,
+    limit: usize,
+    window: Duration,
+    key: &str,
+    now: Instant,
+) -> Instant {
+    let mut all = slots
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let sent = all.entry(key.to_owned()).or_default();
+    let slot = if sent.len() < limit {
+        now
+    } else {
+        let oldest = sent.pop_front().unwrap_or(now);
+        (oldest + window).max(now)
+    };
+    sent.push_back(slot);
+    // Forget keys whose window is long past, so the map cannot grow without bound.
+    if all.len() > 10_000 {
+        all.retain(|_, s| s.back().is_some_and(|last| *last + window > now));
+    }
+    slot
 }
 
 #[cfg(test)]

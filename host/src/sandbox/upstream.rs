@@ -75,6 +75,12 @@ impl Upstream {
         })
     }
 
+    /// The same client with `budget` (shared by replicas) instead of its own.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
     /// How calls are stopped at shutdown: between two requests.
     pub(crate) fn shutdown(&self) -> &Shutdown {
         &self.shutdown
@@ -135,7 +141,12 @@ impl Upstream {
                 tokio::time::sleep(self.backoff(attempt)).await;
             }
             let waiting = Instant::now();
-            self.budget.acquire(&fingerprint).await;
+            if let Err(error) = self.budget.acquire(&fingerprint).await {
+                tracing::warn!(error = %format!("{error:#}"), "the shared request budget could not be read; nothing was sent");
+                return Err(UpstreamError::Unavailable(
+                    "this server's shared state could not be reached, so nothing was sent; try again shortly".into(),
+                ));
+            }
             crate::telemetry::budget_wait(waiting.elapsed());
             // Held until the answer is in: a stop comes only between requests.
             let _in_flight = self.shutdown.pass().await;

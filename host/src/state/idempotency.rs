@@ -8,9 +8,11 @@
 //! in which nothing can have happened upstream (invalid arguments) release
 //! the key.
 //!
-//! A claim names the process that holds it. A claim whose holder is gone (a
-//! restart) or that was dropped without an outcome (the call was cut off)
-//! is *interrupted*: what the first call did is unknown. A resumable tool
+//! A claim names the process that holds it. A claim held by another live
+//! replica of a shared store is busy, as one held by this process is. A
+//! claim whose holder is gone (a restart, or a replica whose liveness key
+//! lapsed: [`Store::holder_alive`]) or that was dropped without an outcome
+//! (the call was cut off) is *interrupted*: what the first call did is unknown. A resumable tool
 //! (one that keeps per-item records in the ledger) is simply run again; for
 //! any other tool the retry is told the outcome is unknown, and nothing is
 //! run — never a second send.
@@ -157,6 +159,8 @@ pub fn claim<'s>(
     Ok(match existing.state {
         State::Done { result } => Claim::Replay(result),
         State::Running { owner } if owner == boot => Claim::Busy,
+        // Another replica on the same store holds it and is still alive.
+        State::Running { owner } if store.holder_alive(&owner)? => Claim::Busy,
         State::Running { .. } | State::Interrupted if resumable => {
             // Take over only if nobody else did in between, keeping the
             // record's expiry (and so its ledger's).
@@ -255,6 +259,7 @@ fn canonical(arguments: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::Duration;
 
     fn key<'a>(workspace: &'a str, scope: &'a str, key: &'a str) -> Key<'a> {
         Key {
@@ -306,6 +311,42 @@ mod tests {
             )
             .unwrap(),
             Claim::Run { .. }
+        ));
+    }
+
+    #[test]
+    fn a_claim_held_by_a_live_replica_is_busy_until_its_liveness_lapses() {
+        let server = crate::state::store::redis::tests::TestRedis::start();
+        let store = Store::redis(&server.url()).unwrap();
+        let redis = store.shared().unwrap();
+        let args = json!({"recipients": ["+15555550123"]});
+        let k = key("u", "bulk-messages", "k");
+        redis
+            .beat("replica-a", Duration::from_millis(1_500))
+            .unwrap();
+        let Claim::Run { ticket, .. } = claim(&store, "replica-a", &k, &args, true).unwrap() else {
+            panic!("the first claim runs")
+        };
+        // Replica B neither takes over a resumable call A still runs nor
+        // calls A's running call interrupted.
+        assert!(matches!(
+            claim(&store, "replica-b", &k, &args, true).unwrap(),
+            Claim::Busy
+        ));
+        assert!(matches!(
+            claim(&store, "replica-b", &k, &args, false).unwrap(),
+            Claim::Busy
+        ));
+        // A is killed: its claim stays running, its liveness lapses.
+        std::mem::forget(ticket);
+        std::thread::sleep(Duration::from_millis(1_700));
+        assert!(matches!(
+            claim(&store, "replica-b", &k, &args, false).unwrap(),
+            Claim::Interrupted
+        ));
+        assert!(matches!(
+            claim(&store, "replica-b", &k, &args, true).unwrap(),
+            Claim::Run { resumed: true, .. }
         ));
     }
 

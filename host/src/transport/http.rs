@@ -245,7 +245,23 @@ pub(crate) fn reject(rejection: Rejection) -> Response {
     (status, Json(rejection.body)).into_response()
 }
 
+/// `500`, or `503` with `Retry-After` when the store could not be reached:
+/// the client may retry, and a retried call is answered from its record.
 pub(crate) fn internal(error: anyhow::Error) -> Response {
+    if crate::state::store::is_unavailable(&error) {
+        tracing::error!(error = %format!("{error:#}"), "the store is unavailable");
+        let body = jsonrpc::error_response_with(
+            None,
+            openphone_mcp_protocol::rmcp::model::ErrorCode(crate::app::BUSY_CODE),
+            crate::app::STORE_UNAVAILABLE.into(),
+        );
+        let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::app::BUSY_RETRY_AFTER_SECS),
+        );
+        return response;
+    }
     tracing::error!(error = %format!("{error:#}"), "internal error");
     let body = jsonrpc::error_response_with(
         None,
