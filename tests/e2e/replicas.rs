@@ -620,3 +620,85 @@ async fn a_store_that_cannot_be_used_is_refused_at_start_without_its_password() 
         assert!(!err.contains("hunter2"), "{err}");
     }
 }
+
+/// Calls of the store's write scripts Redis has run so far.
+fn writes(redis: &Redis) -> u64 {
+    let mut connection = ::redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let info: String = ::redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut connection)
+        .unwrap();
+    (info.lines())
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .map(|l| {
+            let field = |name: &str| {
+                (l.split([':', ',']))
+                    .find_map(|f| f.strip_prefix(name)?.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            field("calls=") - field("failed_calls=")
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_that_change_nothing_write_nothing() {
+    let sim = Simulator::start().await.unwrap();
+    let redis = Redis::start();
+    let url = redis.url();
+    // Rate-limit counters are writes of their own; off here, so what is
+    // counted is the store's tables and the OpenPhone budget.
+    let server = Server::start(
+        &sim,
+        BUSINESS_KEY,
+        &[
+            "--store",
+            &url,
+            "--sweep-interval-secs",
+            "3600",
+            "--rate-limit",
+            "mcp=off",
+            "--rate-limit",
+            "mcp-grant=off",
+        ],
+    );
+    let session = Session::open(&server.url()).await;
+    let before = writes(&redis);
+    for _ in 0..20 {
+        let listed = session.request("tools/list", json!({})).await;
+        assert!(listed["result"]["tools"].is_array(), "{listed}");
+        session.request("ping", json!({})).await;
+    }
+    assert_eq!(
+        writes(&redis) - before,
+        0,
+        "lists and pings leave the session and the store as they were"
+    );
+    let (before, upstream_before) = (writes(&redis), sim.requests().len());
+    for _ in 0..3 {
+        let read = session
+            .request(
+                "tools/call",
+                json!({"name": "fetch-messages", "arguments": {"inbox": openphone_sim::SALES_NUMBER, "participant": openphone_sim::ALICE, "maxResults": 5}}),
+            )
+            .await;
+        assert_eq!(read["result"]["isError"], false, "{read}");
+    }
+    assert_eq!(
+        writes(&redis) - before,
+        (sim.requests().len() - upstream_before) as u64,
+        "a read-only call writes only its requests' budget slots: no record, no session"
+    );
+    let before = writes(&redis);
+    let sent = session
+        .request("tools/call", send("counted", Some("writes-1")))
+        .await;
+    assert_eq!(sent["result"]["isError"], false, "{sent}");
+    assert!(
+        writes(&redis) > before + 1,
+        "a send records its outcome besides its budget slot"
+    );
+}

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::extract::{PostHeaders, Sender};
 use super::http::{HttpState, internal, reject};
 use super::request_id::RequestId;
-use super::session::{self, NamedSession};
+use super::session::{self, NamedSession, OwnedSession};
 use crate::access::Authorized;
 use crate::app::{App, Requester, busy_retry_after};
 use tracing::Instrument as _;
@@ -39,11 +39,11 @@ pub(crate) async fn mcp_delete(
     authorized: Authorized,
     named: NamedSession,
 ) -> Response {
-    let (id, _) = match named.required() {
+    let owned = match named.required() {
         Ok(owned) => owned,
         Err(response) => return response,
     };
-    match session::remove(state.app.store(), &authorized.caller.subject, &id) {
+    match session::remove(state.app.store(), &authorized.caller.subject, &owned.id) {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => session::unknown(),
         Err(error) => internal(error),
@@ -72,10 +72,8 @@ pub(crate) async fn mcp_post(
     }
     let requester = RequesterParts {
         authorized,
-        session_key: exchange
-            .session_id
-            .as_deref()
-            .map(session::key)
+        session_key: (exchange.loaded.as_ref())
+            .map(|loaded| session::key(&loaded.id))
             .unwrap_or_default(),
         user_agent: post.user_agent,
         request_id: sender.request_id,
@@ -93,8 +91,8 @@ pub(crate) async fn mcp_post(
 /// One POST's messages and the session they belong to.
 struct Exchange {
     session: Session,
-    /// The session's id; `None` until an `initialize` creates one.
-    session_id: Option<String>,
+    /// The session as loaded; `None` for an `initialize`, which makes one.
+    loaded: Option<OwnedSession>,
     is_initialize: bool,
     batch: bool,
     messages: Vec<Message>,
@@ -109,11 +107,11 @@ impl Exchange {
         let incoming = jsonrpc::parse(body).map_err(bad_message)?;
         let is_initialize =
             matches!(&incoming, Incoming::Single(m) if m.method() == Some("initialize"));
-        let (session, session_id) = if is_initialize {
+        let (session, loaded) = if is_initialize {
             (Session::default(), None)
         } else {
-            let (id, session) = named.required()?;
-            (session, Some(id))
+            let owned = named.required()?;
+            (owned.session.clone(), Some(owned))
         };
         let negotiated = session.protocol_version().map(str::to_owned);
         if !is_initialize {
@@ -129,7 +127,7 @@ impl Exchange {
         };
         Ok(Exchange {
             session,
-            session_id,
+            loaded,
             is_initialize,
             batch: incoming.is_batch(),
             messages: incoming.into_messages(),
@@ -149,7 +147,7 @@ async fn accept_notifications(
 ) -> Response {
     let Exchange {
         mut session,
-        session_id,
+        loaded,
         messages,
         ..
     } = exchange;
@@ -159,8 +157,9 @@ async fn accept_notifications(
             .handle(&mut session, message, requester.view(), None)
             .await;
     }
-    if let Some(id) = &session_id
-        && let Err(error) = session::save(state.app.store(), id, &session, requester.subject())
+    if let Some(loaded) = &loaded
+        && let Err(error) =
+            session::save_if_changed(state.app.store(), loaded, &session, requester.subject())
     {
         return internal(error);
     }
@@ -171,7 +170,7 @@ async fn accept_notifications(
 async fn answer(state: Arc<HttpState>, exchange: Exchange, requester: RequesterParts) -> Response {
     let Exchange {
         mut session,
-        mut session_id,
+        loaded,
         is_initialize,
         batch,
         messages,
@@ -196,8 +195,11 @@ async fn answer(state: Arc<HttpState>, exchange: Exchange, requester: RequesterP
         Ok(done) => done,
         Err(error) => return internal(anyhow::anyhow!("handling the request failed: {error}")),
     };
-    let saved = match &session_id {
-        Some(id) => session::save(state.app.store(), id, &session, requester.subject()),
+    let mut session_id = loaded.as_ref().map(|loaded| loaded.id.clone());
+    let saved = match &loaded {
+        Some(loaded) => {
+            session::save_if_changed(state.app.store(), loaded, &session, requester.subject())
+        }
         None if is_initialize && session.is_negotiated() => {
             let id = session::new_id();
             let created = session::create(state.app.store(), &id, &session, requester.subject());
@@ -234,7 +236,7 @@ async fn answer(state: Arc<HttpState>, exchange: Exchange, requester: RequesterP
 fn stream_call(state: Arc<HttpState>, exchange: Exchange, requester: RequesterParts) -> Response {
     let Exchange {
         mut session,
-        session_id,
+        loaded,
         messages,
         ..
     } = exchange;
@@ -249,9 +251,13 @@ fn stream_call(state: Arc<HttpState>, exchange: Exchange, requester: RequesterPa
                     let _ = events_tx.send(reply);
                 }
             }
-            if let Some(id) = &session_id
-                && let Err(error) =
-                    session::save(state.app.store(), id, &session, requester.subject())
+            if let Some(loaded) = &loaded
+                && let Err(error) = session::save_if_changed(
+                    state.app.store(),
+                    loaded,
+                    &session,
+                    requester.subject(),
+                )
             {
                 tracing::error!(error = %error, "saving the session failed");
             }

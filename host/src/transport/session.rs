@@ -44,16 +44,25 @@ pub(crate) enum NamedSession {
     /// ended, or someone else's: the two are not told apart).
     Unknown,
     /// The caller's own session.
-    Owned { id: String, session: Session },
+    Owned(OwnedSession),
+}
+
+/// A session the caller owns, as loaded.
+#[derive(Debug)]
+pub(crate) struct OwnedSession {
+    pub id: String,
+    pub session: Session,
+    /// Unix microseconds of its last save.
+    pub touched: u64,
 }
 
 impl NamedSession {
     /// The owned session, or the answer for a request that needs one.
     // The error is the answer itself, as axum rejections are.
     #[allow(clippy::result_large_err)]
-    pub(crate) fn required(self) -> Result<(String, Session), Response> {
+    pub(crate) fn required(self) -> Result<OwnedSession, Response> {
         match self {
-            NamedSession::Owned { id, session } => Ok((id, session)),
+            NamedSession::Owned(owned) => Ok(owned),
             NamedSession::Absent => Err(reject(Rejection::new(
                 StatusCode::BAD_REQUEST,
                 "Mcp-Session-Id header required",
@@ -84,10 +93,11 @@ impl FromRequestParts<Arc<HttpState>> for NamedSession {
         };
         match load(state.app.store(), &authorized.caller.subject, id).map_err(internal)? {
             Some(stored) if stored.subject == authorized.caller.subject => {
-                Ok(NamedSession::Owned {
+                Ok(NamedSession::Owned(OwnedSession {
                     id: id.to_owned(),
                     session: stored.session,
-                })
+                    touched: stored.touched,
+                }))
             }
             _ => Ok(NamedSession::Unknown),
         }
@@ -145,6 +155,29 @@ pub(crate) fn save(
         &serde_json::to_vec(&stored)?,
         SESSION_TTL_SECS,
     )
+}
+
+/// How stale a session's last-use time may get before a request that
+/// changed nothing saves it anyway: it keeps the session from expiring idle
+/// and orders sessions for the per-subject limit, and neither needs it to
+/// the second.
+const TOUCH_EVERY_MICROS: u64 = 60 * 1_000_000;
+
+/// Saves `session` after a request, but only if the request changed it (a
+/// negotiation step) or its last-use time is over [`TOUCH_EVERY_MICROS`]
+/// old: most requests (lists, calls, pings) leave a session as it was, and
+/// then cost no write.
+pub(crate) fn save_if_changed(
+    store: &Store,
+    loaded: &OwnedSession,
+    session: &Session,
+    subject: &str,
+) -> anyhow::Result<()> {
+    let fresh = now_micros().saturating_sub(loaded.touched) < TOUCH_EVERY_MICROS;
+    if *session == loaded.session && fresh {
+        return Ok(());
+    }
+    save(store, &loaded.id, session, subject)
 }
 
 /// Stores a new session, first ending `subject`'s least recently used one
