@@ -303,6 +303,20 @@ pub fn success_response(id: &RequestId, result: Value) -> Value {
     Value::Object(obj)
 }
 
+/// `{"jsonrpc": "2.0", "id": id, "result": RESULT}` as bytes, with `result`
+/// already serialized: a result that is the same for many requests (the
+/// first `tools/list` page) is serialized once and spliced in.
+pub fn success_response_bytes(id: &RequestId, result: &[u8]) -> Vec<u8> {
+    let id = id_value(id).to_string();
+    let mut out = Vec::with_capacity(32 + id.len() + result.len());
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(br#","result":"#);
+    out.extend_from_slice(result);
+    out.push(b'}');
+    out
+}
+
 /// `{"code", "message", "data"?}` for `error`.
 pub fn error_object(error: &ErrorData) -> Value {
     let mut obj = Map::with_capacity(3);

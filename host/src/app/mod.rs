@@ -66,6 +66,9 @@ pub struct App {
     /// Write-tool calls and security events (`state/audit.rs`).
     audit: Arc<AuditLog>,
     profiles: Vec<ToolProfile>,
+    /// First `tools/list` pages, serialized once per set of visible tools
+    /// (one flag per catalog entry): what a list costs is a lookup.
+    list_pages: std::sync::Mutex<HashMap<Vec<bool>, Arc<[u8]>>>,
     /// How long records are kept.
     retention: Retention,
     /// Unique to this process run: claims it holds carry it, so claims left
@@ -145,6 +148,7 @@ impl App {
             redactor,
             store,
             profiles,
+            list_pages: std::sync::Mutex::default(),
             retention,
             boot,
         })
@@ -216,24 +220,75 @@ impl App {
         user_agent: Option<&str>,
         scopes: Option<&[String]>,
     ) -> Cow<'_, [Tool]> {
-        let profile = profiles::select(&self.profiles, client, user_agent);
-        if profile.is_none() && scopes.is_none() {
+        let visible = self.visible(client, user_agent, scopes);
+        if visible.iter().all(|v| *v) {
             return Cow::Borrowed(&self.catalog);
         }
-        Cow::Owned(
-            self.catalog
-                .iter()
-                .filter(|t| {
-                    profile.is_none_or(|p| p.tools.iter().any(|name| name == t.name.as_ref()))
-                        && scopes.is_none_or(|granted| {
-                            self.scopes
-                                .get(t.name.as_ref())
-                                .is_some_and(|needed| granted.iter().any(|g| g == needed))
-                        })
-                })
-                .cloned()
-                .collect(),
-        )
+        Cow::Owned(self.tools_in(&visible))
+    }
+
+    /// One flag per catalog entry: may a client of that name and user
+    /// agent, holding `scopes` (`None`: all), see it.
+    fn visible(
+        &self,
+        client: Option<&str>,
+        user_agent: Option<&str>,
+        scopes: Option<&[String]>,
+    ) -> Vec<bool> {
+        let profile = profiles::select(&self.profiles, client, user_agent);
+        (self.catalog.iter())
+            .map(|t| {
+                profile.is_none_or(|p| p.tools.iter().any(|name| name == t.name.as_ref()))
+                    && scopes.is_none_or(|granted| {
+                        self.scopes
+                            .get(t.name.as_ref())
+                            .is_some_and(|needed| granted.iter().any(|g| g == needed))
+                    })
+            })
+            .collect()
+    }
+
+    fn tools_in(&self, visible: &[bool]) -> Vec<Tool> {
+        (self.catalog.iter().zip(visible))
+            .filter(|(_, visible)| **visible)
+            .map(|(tool, _)| tool.clone())
+            .collect()
+    }
+
+    /// The whole answer to `message` when it asks for the first
+    /// `tools/list` page (the request clients repeat most), spliced from
+    /// bytes serialized once per set of tools a caller may see; `None`
+    /// for every other message, which [`App::handle`] answers.
+    pub fn list_reply(
+        &self,
+        session: &Session,
+        message: &Message,
+        from: &Requester<'_>,
+    ) -> Option<Vec<u8>> {
+        /// Sets of visible tools kept; profiles × scope sets stay far below.
+        const MAX_PAGES: usize = 256;
+        let id = Server::first_list_page_request(session, message)?;
+        let client = session.client_info().map(|c| c.name.as_str());
+        let visible = self.visible(client, from.user_agent, from.scopes);
+        let cached = (self.list_pages.lock())
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&visible)
+            .cloned();
+        let page = match cached {
+            Some(page) => page,
+            None => {
+                let result = self.server.first_list_page(&self.tools_in(&visible)).ok()?;
+                let page: Arc<[u8]> = serde_json::to_vec(&result).ok()?.into();
+                let mut pages = self.list_pages.lock().unwrap_or_else(|p| p.into_inner());
+                if pages.len() < MAX_PAGES {
+                    pages.insert(visible, Arc::clone(&page));
+                }
+                page
+            }
+        };
+        Some(openphone_mcp_protocol::jsonrpc::success_response_bytes(
+            id, &page,
+        ))
     }
 
     /// The scope a message needs when it calls a tool this server offers.

@@ -175,6 +175,11 @@ async fn answer(state: Arc<HttpState>, exchange: Exchange, requester: RequesterP
         batch,
         messages,
     } = exchange;
+    if let ([message], false, Some(loaded)) = (messages.as_slice(), batch, &loaded)
+        && let Some(body) = state.app.list_reply(&session, message, &requester.view())
+    {
+        return json_bytes(body, &loaded.id);
+    }
     // Handled in a task of its own: a client that goes away mid-call does
     // not cut the call off; its outcome is still recorded for a retry.
     let task_state = Arc::clone(&state);
@@ -226,6 +231,22 @@ async fn answer(state: Arc<HttpState>, exchange: Exchange, requester: RequesterP
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     if let Some(value) = session_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        (response.headers_mut()).insert(rules::session_id_header_name(), value);
+    }
+    response
+}
+
+/// `200` with a JSON body already serialized, in session `id`.
+fn json_bytes(body: Vec<u8>, id: &str) -> Response {
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(id) {
         (response.headers_mut()).insert(rules::session_id_header_name(), value);
     }
     response

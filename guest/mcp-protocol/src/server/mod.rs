@@ -149,6 +149,35 @@ impl Server {
         }
     }
 
+    /// The id of `message` if it asks for the first `tools/list` page of a
+    /// negotiated session (no cursor): a request whose answer depends only
+    /// on the tools the session may see, so a host may serve it from
+    /// [`Server::first_list_page`] serialized once. Anything else is for
+    /// [`Server::handle`].
+    pub fn first_list_page_request<'m>(
+        session: &Session,
+        message: &'m Message,
+    ) -> Option<&'m RequestId> {
+        let Message::Request { id, method, params } = message else {
+            return None;
+        };
+        let no_cursor = match params {
+            None => true,
+            Some(Value::Object(p)) => p.get("cursor").is_none_or(Value::is_null),
+            Some(_) => false,
+        };
+        (method == "tools/list" && no_cursor && session.is_negotiated()).then_some(id)
+    }
+
+    /// The `tools/list` result for the first page of `tools`, exactly as
+    /// [`Server::handle`] answers a request without a cursor.
+    ///
+    /// # Errors
+    /// When the list cannot be serialized (it cannot for well-formed tools).
+    pub fn first_list_page(&self, tools: &[Tool]) -> Result<Value, ErrorData> {
+        tools::list(None, tools, self.page_size)
+    }
+
     fn request(
         &self,
         session: &mut Session,
@@ -312,6 +341,38 @@ mod tests {
         assert_eq!(s.handle(&mut session, note, &[]), Step::Accepted);
         assert!(session.is_initialized());
         session
+    }
+
+    #[test]
+    fn the_first_list_page_served_from_bytes_is_what_handle_answers() {
+        let s = server();
+        let mut session = ready(&s, "2025-11-25");
+        let tools = tools(3);
+        for params in [None, Some(json!({})), Some(json!({"cursor": null}))] {
+            let message = request(json!("r-1"), "tools/list", params);
+            let id = Server::first_list_page_request(&session, &message).unwrap();
+            let page = serde_json::to_vec(&s.first_list_page(&tools).unwrap()).unwrap();
+            let spliced: Value =
+                serde_json::from_slice(&jsonrpc::success_response_bytes(id, &page)).unwrap();
+            let handled = reply(s.handle(&mut session, message, &tools));
+            assert_eq!(spliced, handled);
+        }
+        let not_first = [
+            request(
+                json!(1),
+                "tools/list",
+                Some(json!({"cursor": "b2Zmc2V0OjI"})),
+            ),
+            request(json!(1), "tools/list", Some(json!([1]))),
+            request(json!(1), "tools/call", None),
+            msg(json!({"jsonrpc": "2.0", "method": "tools/list"})),
+        ];
+        for message in &not_first {
+            assert!(Server::first_list_page_request(&session, message).is_none());
+        }
+        let fresh = Session::default();
+        let message = request(json!(1), "tools/list", None);
+        assert!(Server::first_list_page_request(&fresh, &message).is_none());
     }
 
     #[test]
