@@ -264,5 +264,7 @@ pub(crate) async fn build_oauth(
         workspaces: WorkspaceNames::keyed(ring.key(DataKey::Workspace)),
         metadata_url: openphone_mcp_protocol::http::resource_metadata_url(&oauth.issuer()),
         resource: oauth.resource(),
+        store: app.shared_store(),
+        verified: crate::access::verified::Verified::default(),
     })
 }

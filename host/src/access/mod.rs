@@ -4,13 +4,16 @@
 //! environment. Otherwise every request carries an OAuth access token: the
 //! auth component verifies it for this server's resource, the vault opens
 //! the grant's key, and the grant's scopes decide which tools exist for the
-//! request. Failures are answered as RFC 6750 and the MCP authorization
+//! request; a verification is remembered for a few seconds, until the
+//! authorization state changes anywhere (`verified.rs`). Failures are
+//! answered as RFC 6750 and the MCP authorization
 //! spec ask: `401` with `WWW-Authenticate` pointing at the protected-resource
 //! metadata, `403 insufficient_scope` naming the scope a tool needs.
 
 pub(crate) mod client_address;
 pub(crate) mod rate_limit;
 pub(crate) mod scope;
+pub(crate) mod verified;
 pub(crate) mod workspace;
 
 /// Per-client tool profiles (shared with the gateway of composed hosts).
@@ -49,6 +52,10 @@ pub struct OAuthAccess {
     pub resource: String,
     /// The protected-resource metadata URL, for challenges.
     pub metadata_url: String,
+    /// Where the authorization epoch is read (`verified.rs`).
+    pub store: Arc<crate::state::store::Store>,
+    /// Tokens verified a moment ago.
+    pub verified: verified::Verified,
 }
 
 /// A request's user and what it may do.
@@ -84,6 +91,19 @@ impl Access {
             telemetry::auth_event(AuthEvent::TokenMissing);
             return Err(oauth.challenge(None));
         };
+        // Read before verifying: a change made meanwhile moves it on, and
+        // what this verification finds is then not reused.
+        let epoch = match oauth.store.auth_epoch() {
+            Ok(epoch) => epoch,
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "reading the authorization epoch failed");
+                return Err(unavailable());
+            }
+        };
+        if let Some(authorized) = oauth.verified.get(bearer, epoch) {
+            telemetry::auth_event(AuthEvent::TokenAccepted);
+            return Ok(authorized);
+        }
         let principal = match oauth.auth.verify(bearer, &oauth.resource).await {
             Ok(Ok(principal)) => principal,
             Ok(Err(error)) => {
@@ -120,7 +140,7 @@ impl Access {
             }
         };
         telemetry::auth_event(AuthEvent::TokenAccepted);
-        Ok(Authorized {
+        let authorized = Authorized {
             caller: Caller {
                 subject: format!("grant:{}", principal.grant),
                 workspace: oauth.workspaces.name(&key),
@@ -131,7 +151,9 @@ impl Access {
                 }),
             },
             scopes: Some(principal.scopes),
-        })
+        };
+        oauth.verified.put(bearer, epoch, &authorized);
+        Ok(authorized)
     }
 
     /// `403 insufficient_scope` for a tool needing `scope`, if OAuth.

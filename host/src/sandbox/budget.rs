@@ -42,8 +42,12 @@ impl Budget {
     }
 
     /// The API's budget, kept in `store` when it is shared by replicas.
+    /// Its window is 20% longer than a second: between a slot reserved on
+    /// Redis's clock and the request's arrival at the API lie two network
+    /// hops and another process's scheduling, whose delays differ from one
+    /// request to the next by more than one process's do.
     pub fn shared(store: Arc<Store>) -> Self {
-        let mut budget = Budget::openphone();
+        let mut budget = Budget::new(10, Duration::from_millis(1_200));
         if store.shared().is_some() {
             budget.slots = Slots::Shared(store);
         }

@@ -101,6 +101,8 @@ impl std::fmt::Display for Location {
 /// Durable key-value store.
 pub struct Store {
     backend: Backend,
+    /// The authorization epoch of a store only this process uses.
+    local_epoch: std::sync::atomic::AtomicU64,
 }
 
 enum Backend {
@@ -131,26 +133,29 @@ macro_rules! on_backend {
 }
 
 impl Store {
+    fn with(backend: Backend) -> Self {
+        Store {
+            backend,
+            local_epoch: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
     /// Opens (or creates) the redb file at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        Ok(Store {
-            backend: Backend::Redb(redb::Redb::open(path)?),
-        })
+        Ok(Store::with(Backend::Redb(redb::Redb::open(path)?)))
     }
 
     /// A store that lives in memory only (tests, `stdio` without a data dir).
     pub fn in_memory() -> anyhow::Result<Self> {
-        Ok(Store {
-            backend: Backend::Redb(redb::Redb::in_memory()?),
-        })
+        Ok(Store::with(Backend::Redb(redb::Redb::in_memory()?)))
     }
 
     /// The Redis server at `url` (`redis://` or `rediss://`), checked with a
     /// `PING` so a wrong address fails at start, not at the first request.
     pub fn redis(url: &redis::RedisUrl) -> anyhow::Result<Self> {
-        Ok(Store {
-            backend: Backend::Redis(Box::new(redis::Redis::connect(url)?)),
-        })
+        Ok(Store::with(Backend::Redis(Box::new(
+            redis::Redis::connect(url)?,
+        ))))
     }
 
     /// The store at `location`: redb in `data_dir`, or Redis.
@@ -176,7 +181,8 @@ impl Store {
 
     /// Stores `value` under `key`, expiring after `ttl_secs` (0: never).
     pub fn put(&self, table: Table, key: &str, value: &[u8], ttl_secs: u64) -> anyhow::Result<()> {
-        on_backend!(self.put(table, key, value, ttl_secs))
+        on_backend!(self.put(table, key, value, ttl_secs))?;
+        self.changed(table, true)
     }
 
     /// Stores `value` only if `key` holds nothing live; true if it stored.
@@ -187,7 +193,9 @@ impl Store {
         value: &[u8],
         ttl_secs: u64,
     ) -> anyhow::Result<bool> {
-        on_backend!(self.put_if_absent(table, key, value, ttl_secs))
+        let stored = on_backend!(self.put_if_absent(table, key, value, ttl_secs))?;
+        self.changed(table, stored)?;
+        Ok(stored)
     }
 
     /// Replaces the value under `key` with `value` only if it is still
@@ -201,14 +209,18 @@ impl Store {
         value: &[u8],
         ttl_secs: u64,
     ) -> anyhow::Result<bool> {
-        on_backend!(self.compare_and_put(table, key, expected, value, ttl_secs))
+        let replaced = on_backend!(self.compare_and_put(table, key, expected, value, ttl_secs))?;
+        self.changed(table, replaced)?;
+        Ok(replaced)
     }
 
     /// Adds `delta` to the integer under `key` (absent counts as 0)
     /// atomically; returns the new value. Stored as decimal text, without
     /// an expiry.
     pub fn increment(&self, table: Table, key: &str, delta: i64) -> anyhow::Result<i64> {
-        on_backend!(self.increment(table, key, delta))
+        let value = on_backend!(self.increment(table, key, delta))?;
+        self.changed(table, true)?;
+        Ok(value)
     }
 
     /// Live keys that start with `prefix`, in byte order, after `after` when
@@ -233,7 +245,9 @@ impl Store {
         cursor: Option<&str>,
         budget: usize,
     ) -> anyhow::Result<SweepPage> {
-        on_backend!(self.sweep(table, cursor, budget))
+        let page = on_backend!(self.sweep(table, cursor, budget))?;
+        self.changed(table, page.removed > 0)?;
+        Ok(page)
     }
 
     /// Entries in `table`, expired or not.
@@ -244,7 +258,38 @@ impl Store {
 
     /// Removes `key`; true if something live was there.
     pub fn remove(&self, table: Table, key: &str) -> anyhow::Result<bool> {
-        on_backend!(self.remove(table, key))
+        let removed = on_backend!(self.remove(table, key))?;
+        self.changed(table, removed)?;
+        Ok(removed)
+    }
+
+    /// The authorization epoch: it moves on with every change to the
+    /// authorization state (the auth component's records, the sealed
+    /// keys), whichever replica made it, and never goes back. A
+    /// verification remembered under one epoch holds only while the epoch
+    /// is unchanged, so no cache outlives a revocation.
+    pub fn auth_epoch(&self) -> anyhow::Result<u64> {
+        match &self.backend {
+            Backend::Redb(_) => Ok(self.local_epoch.load(std::sync::atomic::Ordering::SeqCst)),
+            Backend::Redis(redis) => redis.auth_epoch(),
+        }
+    }
+
+    /// Moves the epoch on after a `write` (if it wrote) to a table the
+    /// authorization state lives in. The write comes first: a verification
+    /// that began before it read the old epoch and is not kept past it.
+    fn changed(&self, table: Table, wrote: bool) -> anyhow::Result<()> {
+        if !wrote || !matches!(table, Table::Auth | Table::Vault) {
+            return Ok(());
+        }
+        match &self.backend {
+            Backend::Redb(_) => {
+                self.local_epoch
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+            Backend::Redis(redis) => redis.bump_auth_epoch(),
+        }
     }
 
     /// Whether the process run `boot` may still be running calls it
@@ -440,6 +485,49 @@ mod tests {
                     .sum()
             });
             assert_eq!(winners, 1);
+        }
+    }
+
+    #[test]
+    fn the_auth_epoch_moves_on_with_every_change_to_authorization_state() {
+        for (store, server) in stores() {
+            let start = store.auth_epoch().unwrap();
+            store.put(Table::Sessions, "s", b"1", 0).unwrap();
+            store.put(Table::Outcomes, "o", b"1", 0).unwrap();
+            assert_eq!(
+                store.auth_epoch().unwrap(),
+                start,
+                "not authorization state"
+            );
+            store.put(Table::Auth, "grant/g", b"1", 0).unwrap();
+            assert_eq!(store.auth_epoch().unwrap(), start + 1);
+            assert!(
+                !store
+                    .put_if_absent(Table::Auth, "grant/g", b"2", 0)
+                    .unwrap()
+            );
+            assert!(
+                !store
+                    .compare_and_put(Table::Auth, "grant/g", b"x", b"2", 0)
+                    .unwrap()
+            );
+            assert!(!store.remove(Table::Vault, "absent").unwrap());
+            assert_eq!(
+                store.auth_epoch().unwrap(),
+                start + 1,
+                "nothing was written"
+            );
+            store.put(Table::Vault, "g", b"sealed", 0).unwrap();
+            assert!(store.remove(Table::Vault, "g").unwrap());
+            store.increment(Table::Auth, "n", 1).unwrap();
+            assert_eq!(store.auth_epoch().unwrap(), start + 4);
+            if let Some(server) = server {
+                // Another replica on the same Redis sees it, and moves it on.
+                let other = Store::redis(&server.url()).unwrap();
+                assert_eq!(other.auth_epoch().unwrap(), start + 4);
+                other.remove(Table::Auth, "grant/g").unwrap();
+                assert_eq!(store.auth_epoch().unwrap(), start + 5);
+            }
         }
     }
 

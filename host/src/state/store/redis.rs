@@ -323,6 +323,17 @@ impl Redis {
         self.run(|c| redis::cmd("EXISTS").arg(&key).query(c))
     }
 
+    pub(super) fn auth_epoch(&self) -> anyhow::Result<u64> {
+        let key = format!("{NAMESPACE}:auth-epoch");
+        let epoch: Option<u64> = self.run(|c| redis::cmd("GET").arg(&key).query(c))?;
+        Ok(epoch.unwrap_or(0))
+    }
+
+    pub(super) fn bump_auth_epoch(&self) -> anyhow::Result<()> {
+        let key = format!("{NAMESPACE}:auth-epoch");
+        self.run(|c| redis::cmd("INCR").arg(&key).query::<()>(c))
+    }
+
     /// Marks the process run `boot` alive for `ttl`.
     pub fn beat(&self, boot: &str, ttl: Duration) -> anyhow::Result<()> {
         let key = format!("{NAMESPACE}:alive:{boot}");
