@@ -210,6 +210,15 @@ static PLANTED: std::sync::LazyLock<Mutex<Vec<String>>> = std::sync::LazyLock::n
     )
 });
 
+/// A loopback port nothing listens on just now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Adds `secret` to the values no server may log.
 pub fn plant(secret: &str) {
     lock(&PLANTED).push(secret.to_owned());

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::bulk::{assert_complete_without_repeats, bulk, recipients};
-use crate::harness::{self, OAUTH, Server, path_str};
+use crate::harness::{self, OAUTH, Server, free_port, path_str};
 use crate::http_rules::Session;
 use crate::oauth::{Client, Endpoint, mcp, open_session, ping};
 
@@ -81,14 +81,6 @@ impl Drop for Redis {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A TCP load balancer in front of the replicas: new connections go to

@@ -7,21 +7,13 @@ use openphone_sim::{BOB, BUSINESS_KEY, SALES_PHONE_ID, Simulator};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{self, OAUTH, Server, admin, path_str};
+use crate::harness::{self, OAUTH, Server, admin, free_port, path_str};
 use crate::oauth::{Client, mcp, open_session, tokens_of};
 
 fn secret_file(fill: char) -> tempfile::NamedTempFile {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), fill.to_string().repeat(48)).unwrap();
     file
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A send through `/mcp` with `token` in a new session.

@@ -467,44 +467,47 @@ struct Scripts {
     gcra: Script,
 }
 
+/// Sets the value `KEYS[1]` to `value` with the TTL `ARGV[2]` (none when
+/// 0), `flag` (`NX`) given; what `SET` answers.
+const SET_VALUE: &str = r"
+local function set(value, flag)
+  local args = {'SET', KEYS[1], value}
+  if flag then args[#args + 1] = flag end
+  if tonumber(ARGV[2]) > 0 then
+    args[#args + 1] = 'PX'
+    args[#args + 1] = ARGV[2]
+  end
+  return redis.call(unpack(args))
+end
+";
+
 /// The scripts, hashed once. `KEYS[1]` is the value, `KEYS[2]` the index;
 /// `ARGV[1]` the key, `ARGV[2]` the TTL in milliseconds (0: none).
 fn scripts() -> &'static Scripts {
     static SCRIPTS: std::sync::OnceLock<Scripts> = std::sync::OnceLock::new();
     SCRIPTS.get_or_init(|| Scripts {
-        put: Script::new(
+        put: Script::new(&format!(
+            "{SET_VALUE}{}",
             r"
-            if tonumber(ARGV[2]) > 0 then
-              redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
-            else
-              redis.call('SET', KEYS[1], ARGV[3])
-            end
+            set(ARGV[3])
             redis.call('ZADD', KEYS[2], 0, ARGV[1])
-            return 1",
-        ),
-        put_if_absent: Script::new(
+            return 1"
+        )),
+        put_if_absent: Script::new(&format!(
+            "{SET_VALUE}{}",
             r"
-            local stored
-            if tonumber(ARGV[2]) > 0 then
-              stored = redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[2])
-            else
-              stored = redis.call('SET', KEYS[1], ARGV[3], 'NX')
-            end
-            if not stored then return 0 end
+            if not set(ARGV[3], 'NX') then return 0 end
             redis.call('ZADD', KEYS[2], 0, ARGV[1])
-            return 1",
-        ),
-        compare_and_put: Script::new(
+            return 1"
+        )),
+        compare_and_put: Script::new(&format!(
+            "{SET_VALUE}{}",
             r"
             if redis.call('GET', KEYS[1]) ~= ARGV[4] then return 0 end
-            if tonumber(ARGV[2]) > 0 then
-              redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
-            else
-              redis.call('SET', KEYS[1], ARGV[3])
-            end
+            set(ARGV[3])
             redis.call('ZADD', KEYS[2], 0, ARGV[1])
-            return 1",
-        ),
+            return 1"
+        )),
         increment: Script::new(
             r"
             local value = redis.call('INCRBY', KEYS[1], ARGV[3])
@@ -604,6 +607,10 @@ pub(crate) mod tests {
                 .and_then(|l| l.local_addr())
                 .map(|a| a.port())
                 .unwrap();
+            TestRedis::on_port(port)
+        }
+
+        fn on_port(port: u16) -> Self {
             let child = std::process::Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no"])
@@ -673,13 +680,7 @@ pub(crate) mod tests {
         drop(first);
         assert!(redis.get(Table::Sessions, "k").is_err());
         // Back on the same port, empty (no persistence).
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let _second = TestRedis { child, port };
+        let _second = TestRedis::on_port(port);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while redis.get(Table::Sessions, "k").is_err() {
             assert!(std::time::Instant::now() < deadline, "never reconnected");
