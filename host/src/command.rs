@@ -272,9 +272,8 @@ fn http_state(
     options: ServeOptions,
     mcp_url: String,
 ) -> HttpState {
-    let store = app.shared_store();
-    let counters: Arc<dyn Counters> = match store.shared() {
-        Some(_) => Arc::new(SharedCounters::new(store, &options.rate_limits)),
+    let counters: Arc<dyn Counters> = match app.store().shared() {
+        Some(redis) => Arc::new(SharedCounters::new(redis, &options.rate_limits)),
         None => Arc::new(LocalCounters::new(&options.rate_limits)),
     };
     let limits = RateLimits::new(counters);

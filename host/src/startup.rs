@@ -141,8 +141,8 @@ pub(crate) async fn build_app(
         },
         Arc::clone(&redactor),
     )?;
-    if store.shared().is_some() {
-        upstream = upstream.with_budget(Budget::shared(Arc::clone(&store)));
+    if let Some(redis) = store.shared() {
+        upstream = upstream.with_budget(Budget::shared(redis));
     }
     App::new(
         sandbox,

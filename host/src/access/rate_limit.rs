@@ -244,7 +244,7 @@ impl Counters for LocalCounters {
 /// being down is answered on its own (`503`), and an outage must not turn
 /// into `429`s that tell clients to wait for the wrong reason.
 pub struct SharedCounters {
-    store: Arc<crate::state::store::Store>,
+    redis: Arc<crate::state::store::redis::Redis>,
     limits: HashMap<Rule, Limit>,
 }
 
@@ -257,11 +257,10 @@ impl fmt::Debug for SharedCounters {
 }
 
 impl SharedCounters {
-    /// Counters for the defaults changed by `overrides`, in `store` (which
-    /// must be the Redis one).
-    pub fn new(store: Arc<crate::state::store::Store>, overrides: &[RuleLimit]) -> Self {
+    /// Counters for the defaults changed by `overrides`, in `redis`.
+    pub fn new(redis: Arc<crate::state::store::redis::Redis>, overrides: &[RuleLimit]) -> Self {
         SharedCounters {
-            store,
+            redis,
             limits: limits_in_force(overrides),
         }
     }
@@ -269,11 +268,14 @@ impl SharedCounters {
 
 impl Counters for SharedCounters {
     fn admit(&self, rule: Rule, key: &str) -> Admission {
-        let (Some(limit), Some(redis)) = (self.limits.get(&rule), self.store.shared()) else {
+        let Some(limit) = self.limits.get(&rule) else {
             return Admission::Allowed;
         };
         let interval = (limit.period / limit.count.get()).max(Duration::from_micros(1));
-        match redis.admit(rule.name(), key, interval, limit.count.get()) {
+        match self
+            .redis
+            .admit(rule.name(), key, interval, limit.count.get())
+        {
             Ok(None) => Admission::Allowed,
             Ok(Some(retry_after)) => Admission::Limited { retry_after },
             Err(error) => {

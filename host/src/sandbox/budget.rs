@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::state::store::Store;
+use crate::state::store::redis::Redis;
 
 /// Per-key sliding-window budget.
 #[derive(Debug)]
@@ -28,7 +28,7 @@ enum Slots {
     /// This process's own.
     Local(Mutex<HashMap<String, VecDeque<Instant>>>),
     /// In the Redis store, on its clock.
-    Shared(Arc<Store>),
+    Shared(Arc<Redis>),
 }
 
 impl Budget {
@@ -41,17 +41,16 @@ impl Budget {
         }
     }
 
-    /// The API's budget, kept in `store` when it is shared by replicas.
+    /// The API's budget, kept in Redis for every replica.
     /// Its window is 20% longer than a second: between a slot reserved on
     /// Redis's clock and the request's arrival at the API lie two network
     /// hops and another process's scheduling, whose delays differ from one
     /// request to the next by more than one process's do.
-    pub fn shared(store: Arc<Store>) -> Self {
-        let mut budget = Budget::new(10, Duration::from_millis(1_200));
-        if store.shared().is_some() {
-            budget.slots = Slots::Shared(store);
+    pub fn shared(redis: Arc<Redis>) -> Self {
+        Budget {
+            slots: Slots::Shared(redis),
+            ..Budget::new(10, Duration::from_millis(1_200))
         }
-        budget
     }
 
     /// The API's documented budget. The window is 10% longer than a second:
@@ -67,10 +66,7 @@ impl Budget {
     pub async fn acquire(&self, key: &str) -> anyhow::Result<()> {
         let slot = match &self.slots {
             Slots::Local(slots) => reserve(slots, self.limit, self.window, key, Instant::now()),
-            Slots::Shared(store) => {
-                let redis = store
-                    .shared()
-                    .ok_or_else(|| anyhow::anyhow!("no shared store"))?;
+            Slots::Shared(redis) => {
                 Instant::now() + redis.reserve_slot(key, self.limit, self.window)?
             }
         };

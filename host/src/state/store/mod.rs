@@ -107,7 +107,7 @@ pub struct Store {
 
 enum Backend {
     Redb(redb::Redb),
-    Redis(Box<redis::Redis>),
+    Redis(std::sync::Arc<redis::Redis>),
 }
 
 impl std::fmt::Debug for Store {
@@ -153,7 +153,7 @@ impl Store {
     /// The Redis server at `url` (`redis://` or `rediss://`), checked with a
     /// `PING` so a wrong address fails at start, not at the first request.
     pub fn redis(url: &redis::RedisUrl) -> anyhow::Result<Self> {
-        Ok(Store::with(Backend::Redis(Box::new(
+        Ok(Store::with(Backend::Redis(std::sync::Arc::new(
             redis::Redis::connect(url)?,
         ))))
     }
@@ -166,10 +166,11 @@ impl Store {
         }
     }
 
-    /// The shared Redis backend, if this store is one.
-    pub fn shared(&self) -> Option<&redis::Redis> {
+    /// The shared Redis backend, if this store is one: what the budget,
+    /// the rate limits and the heartbeat keep in it.
+    pub fn shared(&self) -> Option<std::sync::Arc<redis::Redis>> {
         match &self.backend {
-            Backend::Redis(redis) => Some(redis),
+            Backend::Redis(redis) => Some(std::sync::Arc::clone(redis)),
             Backend::Redb(_) => None,
         }
     }
@@ -304,13 +305,13 @@ impl Store {
 
     /// Keeps this process run's liveness key fresh while the process runs
     /// (Redis only: with redb there is no other process to tell).
-    pub fn keep_alive(self: &std::sync::Arc<Self>, boot: &str) {
+    pub fn keep_alive(&self, boot: &str) {
         if let Backend::Redis(redis) = &self.backend {
             // Before any claim is made under `boot`.
             if let Err(error) = redis.beat(boot, LIVENESS_TTL) {
                 tracing::warn!(error = %format!("{error:#}"), "marking this replica alive in Redis failed");
             }
-            redis::spawn_heartbeat(std::sync::Arc::clone(self), boot.to_owned());
+            redis::spawn_heartbeat(std::sync::Arc::clone(redis), boot.to_owned());
         }
     }
 }

@@ -399,15 +399,13 @@ impl Redis {
 /// Renews `boot`'s liveness key every third of [`super::LIVENESS_TTL`]
 /// for as long as the process runs. A beat that fails is logged and tried
 /// again at the next tick.
-pub(super) fn spawn_heartbeat(store: Arc<super::Store>, boot: String) {
+pub(super) fn spawn_heartbeat(redis: Arc<Redis>, boot: String) {
     let period = super::LIVENESS_TTL / 3;
     std::thread::Builder::new()
         .name("store-heartbeat".into())
         .spawn(move || {
             loop {
-                if let Some(redis) = store.shared()
-                    && let Err(error) = redis.beat(&boot, super::LIVENESS_TTL)
-                {
+                if let Err(error) = redis.beat(&boot, super::LIVENESS_TTL) {
                     tracing::warn!(error = %format!("{error:#}"), "renewing this replica's liveness in Redis failed");
                 }
                 std::thread::sleep(period);
