@@ -318,11 +318,20 @@ pub(crate) const BUSY_RETRY_AFTER_SECS: u64 = 2;
 /// not run, so there is no tool result), which HTTP sends as `503` with
 /// `Retry-After` ([`busy_retry_after`]).
 fn busy(id: &openphone_mcp_protocol::rmcp::model::RequestId) -> Value {
-    let error = openphone_mcp_protocol::rmcp::model::ErrorData::new(
-        openphone_mcp_protocol::rmcp::model::ErrorCode(BUSY_CODE),
+    retry_later(
+        id,
         format!(
             "The server is at capacity; nothing was done. Try again in {BUSY_RETRY_AFTER_SECS} s."
         ),
+    )
+}
+
+/// A JSON-RPC error answering `id` that HTTP sends as `503` with
+/// `Retry-After` ([`busy_retry_after`]): the call did not run.
+fn retry_later(id: &openphone_mcp_protocol::rmcp::model::RequestId, message: String) -> Value {
+    let error = openphone_mcp_protocol::rmcp::model::ErrorData::new(
+        openphone_mcp_protocol::rmcp::model::ErrorCode(BUSY_CODE),
+        message,
         Some(serde_json::json!({ "retryAfter": BUSY_RETRY_AFTER_SECS })),
     );
     jsonrpc::error_response(Some(id), &error)
@@ -335,12 +344,7 @@ pub(crate) const STORE_UNAVAILABLE: &str = "This server's store cannot be reache
 /// The answer to a call that could not be claimed because the store is
 /// down: like [`busy`], a JSON-RPC error HTTP sends as `503`.
 fn unavailable(id: &openphone_mcp_protocol::rmcp::model::RequestId) -> Value {
-    let error = openphone_mcp_protocol::rmcp::model::ErrorData::new(
-        openphone_mcp_protocol::rmcp::model::ErrorCode(BUSY_CODE),
-        STORE_UNAVAILABLE.to_owned(),
-        Some(serde_json::json!({ "retryAfter": BUSY_RETRY_AFTER_SECS })),
-    );
-    jsonrpc::error_response(Some(id), &error)
+    retry_later(id, STORE_UNAVAILABLE.to_owned())
 }
 
 /// `Some(seconds)` if `reply` is the answer to a call refused as busy.

@@ -204,16 +204,22 @@ async fn unless_draining(
     if !state.draining.load(Ordering::SeqCst) {
         return next.run(request).await;
     }
+    retry_later(
+        "The server is shutting down; nothing was done. Try again in a few seconds.",
+        DRAINING_RETRY_AFTER_SECS,
+    )
+}
+
+/// `503` with `Retry-After: seconds` and a JSON-RPC error (no id: the
+/// request was not read) saying `message`.
+fn retry_later(message: &str, seconds: u64) -> Response {
     let body = jsonrpc::error_response_with(
         None,
         openphone_mcp_protocol::rmcp::model::ErrorCode(crate::app::BUSY_CODE),
-        "The server is shutting down; nothing was done. Try again in a few seconds.".into(),
+        message.into(),
     );
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(DRAINING_RETRY_AFTER_SECS),
-    );
+    (response.headers_mut()).insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
 }
 
@@ -250,17 +256,10 @@ pub(crate) fn reject(rejection: Rejection) -> Response {
 pub(crate) fn internal(error: anyhow::Error) -> Response {
     if crate::state::store::is_unavailable(&error) {
         tracing::error!(error = %format!("{error:#}"), "the store is unavailable");
-        let body = jsonrpc::error_response_with(
-            None,
-            openphone_mcp_protocol::rmcp::model::ErrorCode(crate::app::BUSY_CODE),
-            crate::app::STORE_UNAVAILABLE.into(),
+        return retry_later(
+            crate::app::STORE_UNAVAILABLE,
+            crate::app::BUSY_RETRY_AFTER_SECS,
         );
-        let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(crate::app::BUSY_RETRY_AFTER_SECS),
-        );
-        return response;
     }
     tracing::error!(error = %format!("{error:#}"), "internal error");
     let body = jsonrpc::error_response_with(
